@@ -1,0 +1,237 @@
+"""`opsctl whoisoncall`: per rotation, who is on call at an instant, and why.
+
+:func:`answers` returns plain dicts (the JSON shape of SPEC §5), which the table renderer
+and the server's ``/v1/oncall`` share.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from opsctl.errors import UsageError
+from opsctl.escalation import absence_reason, in_working_hours
+from opsctl.findings import did_you_mean
+from opsctl.model import Org
+from opsctl.schedule.resolve import Engine
+from opsctl.schedule.timeline import Slot
+
+
+def iso(instant: datetime, zone: str) -> str:
+    return instant.astimezone(ZoneInfo(zone)).isoformat(timespec="seconds")
+
+
+def person_json(org: Org, person_id: str | None, **extra: Any) -> dict[str, Any] | None:
+    if person_id is None:
+        return None
+    person = org.people.get(person_id)
+    out: dict[str, Any] = {
+        "id": person_id,
+        "name": person.name if person else person_id,
+        "email": person.email if person else None,
+    }
+    out.update(extra)
+    return out
+
+
+def rotation_answer(org: Org, engine: Engine, rotation_id: str, instant: datetime) -> dict[str, Any]:
+    rotation = org.rotations[rotation_id]
+    team = org.teams.get(rotation.team)
+    slot = engine.at(rotation_id, instant)
+    base: dict[str, Any] = {
+        "team": rotation.team,
+        "team_name": team.name if team else rotation.team,
+        "rotation": rotation.id,
+        "rotation_name": rotation.title,
+        "at": iso(instant, rotation.timezone),
+    }
+    if slot is None:
+        first = engine.grid(rotation_id).boundary(0)
+        base.update(
+            primary=None,
+            secondary=None,
+            start=None,
+            end=iso(first, rotation.timezone),
+            shift=None,
+            reduced=False,
+            reasons=[f"the rotation starts {iso(first, rotation.timezone)}; nobody is on call before"],
+        )
+        return base
+    return base | slot_json(org, slot, rotation.timezone)
+
+
+def slot_json(org: Org, slot: Slot, zone: str) -> dict[str, Any]:
+    return {
+        "primary": person_json(org, slot.primary, available=slot.primary_available),
+        "secondary": person_json(org, slot.secondary, available=slot.secondary_available),
+        "start": iso(slot.start, zone),
+        "end": iso(slot.end, zone),
+        "shift": {"index": slot.shift, "start": iso(slot.shift_start, zone), "end": iso(slot.shift_end, zone)},
+        "reduced": slot.reduced,
+        "reasons": slot.reasons,
+        "brief": slot.brief_reasons,
+    }
+
+
+def pick_rotations(org: Org, team: str | None) -> list[str]:
+    if team is None:
+        return list(org.rotations)
+    if team not in org.teams:
+        raise UsageError(f"unknown team {team!r}{did_you_mean(team, org.teams)}")
+    found = [r.id for r in org.rotations_of(team)]
+    if not found:
+        raise UsageError(f"team {team!r} has no rotation")
+    return found
+
+
+def answers(
+    org: Org, engine: Engine, instant: datetime, *, team: str | None = None, pipeline: str | None = None
+) -> list[dict[str, Any]]:
+    """The whoisoncall answers: one per rotation, or one per pipeline with ``pipeline``."""
+    if pipeline is None:
+        return [rotation_answer(org, engine, rid, instant) for rid in pick_rotations(org, team)]
+    if pipeline not in org.pipelines:
+        raise UsageError(f"unknown pipeline {pipeline!r}{did_you_mean(pipeline, org.pipelines)}")
+    found = org.pipelines[pipeline]
+    owners = {}
+    for role in ("primary", "secondary"):
+        person_id = getattr(found, role)
+        absent = absence_reason(engine, person_id, instant)
+        person = org.people.get(person_id)
+        in_hours = in_working_hours(person, org, instant) if person else True
+        owners[role] = person_json(
+            org, person_id, available=not absent, unavailable_because=absent or None, in_working_hours=in_hours
+        )
+    return [
+        {
+            "pipeline": found.id,
+            "pipeline_name": found.name,
+            "team": found.team,
+            "tier": found.tier,
+            "at": instant.isoformat(timespec="seconds"),
+            "owners": owners,
+            "oncall": [rotation_answer(org, engine, r.id, instant) for r in org.rotations_of(found.team)],
+        }
+    ]
+
+
+def _who(person: dict[str, Any] | None) -> str:
+    if person is None:
+        return "—"
+    mark = "" if person.get("available", True) is not False else " (away)"
+    return f"{person['name']} ({person['id']}){mark}"
+
+
+def render_table(rows: list[dict[str, Any]], *, color: bool, width: int) -> str:
+    """A rich table for people; ``rows`` as returned by :func:`answers`."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, force_terminal=color, no_color=not color, highlight=False)
+    if rows and "pipeline" in rows[0]:
+        for row in rows:
+            table = Table(title=f"{row['pipeline_name']} ({row['pipeline']}) · tier {row['tier']}", title_justify="left")
+            for column in ("Role", "Who", "Available", "In working hours"):
+                table.add_column(column)
+            for role, owner in row["owners"].items():
+                table.add_row(
+                    f"{role} owner",
+                    _who(owner),
+                    "yes" if owner["available"] else f"no: {owner['unavailable_because']}",
+                    "yes" if owner["in_working_hours"] else "no",
+                )
+            console.print(table)
+            rows = row["oncall"]
+    table = Table(title="On call", title_justify="left")
+    for column in ("Team", "Rotation", "Primary", "Secondary", "Until", "Notes"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        notes = ("REDUCED · " if row["reduced"] else "") + "; ".join(row.get("brief") or row["reasons"])
+        until = (row["end"] or "")[:16].replace("T", " ")
+        table.add_row(row["team_name"], row["rotation_name"], _who(row["primary"]), _who(row["secondary"]), until, notes)
+    console.print(table)
+    return buffer.getvalue()
+
+
+def schedule_slots(
+    org: Org, engine: Engine, start: datetime, end: datetime, *, team: str | None = None, person: str | None = None
+) -> list[Slot]:
+    """The slots of the chosen rotations in ``[start, end)``, in time order.
+
+    Slots are whole, not clipped to the window. With ``person``, only the slots where
+    that person is primary or secondary.
+    """
+    if person is not None and person not in org.people:
+        raise UsageError(f"unknown person {person!r}{did_you_mean(person, org.people)}")
+    slots: list[Slot] = []
+    for rotation_id in pick_rotations(org, team):
+        for slot in engine.slots(rotation_id, start, end, clip=False):
+            if person is None or person in (slot.primary, slot.secondary):
+                slots.append(slot)
+    slots.sort(key=lambda s: (s.start, s.rotation))
+    return slots
+
+
+def schedule_json(org: Org, slots: list[Slot]) -> list[dict[str, Any]]:
+    out = []
+    for slot in slots:
+        rotation = org.rotations[slot.rotation]
+        out.append({"team": slot.team, "rotation": slot.rotation} | slot_json(org, slot, rotation.timezone))
+    return out
+
+
+def render_schedule_table(org: Org, slots: list[Slot], *, color: bool, width: int) -> str:
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, force_terminal=color, no_color=not color, highlight=False)
+    table = Table(title="Schedule", title_justify="left")
+    for column in ("Rotation", "From", "To", "Primary", "Secondary", "Notes"):
+        table.add_column(column, overflow="fold")
+    for slot in slots:
+        zone = ZoneInfo(org.rotations[slot.rotation].timezone)
+        notes = ("REDUCED · " if slot.reduced else "") + "; ".join(slot.brief_reasons)
+        table.add_row(
+            slot.rotation,
+            f"{slot.start.astimezone(zone):%a %Y-%m-%d %H:%M}",
+            f"{slot.end.astimezone(zone):%a %Y-%m-%d %H:%M}",
+            _who(person_json(org, slot.primary, available=slot.primary_available)),
+            _who(person_json(org, slot.secondary, available=slot.secondary_available)),
+            notes,
+        )
+    console.print(table)
+    return buffer.getvalue()
+
+
+def explain_lines(org: Org, engine: Engine, instant: datetime, team: str) -> list[str]:
+    """`opsctl explain`: the steps behind the answer for each of the team's rotations."""
+    lines: list[str] = []
+    for rotation_id in pick_rotations(org, team):
+        rotation = org.rotations[rotation_id]
+        zone = ZoneInfo(rotation.timezone)
+        lines.append(f"{rotation.title} ({rotation.id}) at {instant.astimezone(zone):%Y-%m-%d %H:%M %Z}")
+        slot = engine.at(rotation_id, instant)
+        if slot is None:
+            first = engine.grid(rotation_id).boundary(0).astimezone(zone)
+            lines.append(f"  nobody is on call: the rotation starts {first:%Y-%m-%d %H:%M %Z}")
+            lines.append("")
+            continue
+        for number, step in enumerate(slot.trail, start=1):
+            lines.append(f"  {number}. [{step.layer}] {step.text}")
+        secondary = f", secondary {engine.name(slot.secondary)}" if slot.secondary else ""
+        state = (
+            " (reduced: the secondary is paged first)" if not slot.primary_available else (" (reduced)" if slot.reduced else "")
+        )
+        lines.append(f"  => primary {engine.name(slot.primary)}{secondary}{state}")
+        lines.append(
+            f"     from {slot.start.astimezone(zone):%Y-%m-%d %H:%M} until {slot.end.astimezone(zone):%Y-%m-%d %H:%M %Z}"
+        )
+        lines.append("")
+    return lines

@@ -1,0 +1,134 @@
+"""`opsctl validate`: every problem in an ops repository, at once.
+
+The loader's findings (syntax, types, unknown keys, references) come first; then the
+org's own rules and advice: team leads, the bus factor, holiday countries, placeholders,
+and, from the schedule engine, on-call coverage and time off nobody can cover.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime
+
+from opsctl.findings import Finding, did_you_mean, error, sorted_findings, warning
+from opsctl.holiday_calendar import HolidayCalendar
+from opsctl.loader import OVERRIDES, RUNBOOKS_DIR, TIME_OFF, LoadResult, RepoFiles
+from opsctl.model import Org
+from opsctl.placeholders import empty_sections, markdown_empty_sections, markers_in_text
+
+LEAD_REQUIRED_FROM = 3
+"""Teams of this many members or more must name a lead (the org's rule)."""
+
+
+def validate(result: LoadResult, *, now: datetime, holidays: HolidayCalendar) -> list[Finding]:
+    """All findings for a loaded repository, in file order."""
+    findings = list(result.findings)
+    org = result.org
+    findings.extend(check_leads(org))
+    findings.extend(check_bus_factor(org))
+    findings.extend(check_countries(org, holidays))
+    findings.extend(check_placeholders(result))
+    if result.ok:
+        # The schedule checks need a computable org; with errors they would only echo them.
+        from opsctl.coverage import check_schedule
+
+        findings.extend(check_schedule(org, now=now, holidays=holidays))
+    return sorted_findings(_without_echoes(findings))
+
+
+def _without_echoes(findings: list[Finding]) -> list[Finding]:
+    """Drop a warning on a line that already has an error: the error says more."""
+    error_lines = {(f.location.path, f.location.line) for f in findings if f.is_error and f.location}
+    return [f for f in findings if f.is_error or f.location is None or (f.location.path, f.location.line) not in error_lines]
+
+
+def check_leads(org: Org) -> Iterator[Finding]:
+    for team in org.teams.values():
+        if len(team.members) >= LEAD_REQUIRED_FROM and team.lead is None:
+            yield error(
+                f"team {team.id!r} has {len(team.members)} members but no lead",
+                org.sources.of(team, "id"),
+                hint=f"teams of {LEAD_REQUIRED_FROM} or more name a lead: add `lead: <person id>`",
+                code="missing-lead",
+            )
+
+
+def check_bus_factor(org: Org) -> Iterator[Finding]:
+    """A person who is primary owner of more than half of a team's pipelines (teams with 2+)."""
+    by_team: dict[str, list[str]] = {}
+    for pipeline in org.pipelines.values():
+        by_team.setdefault(pipeline.team, []).append(pipeline.primary)
+    for team_id, primaries in by_team.items():
+        if len(primaries) < 2:
+            continue
+        for person, count in Counter(primaries).items():
+            if count * 2 > len(primaries):
+                first = next(p for p in org.pipelines.values() if p.team == team_id and p.primary == person)
+                yield warning(
+                    f"bus factor: {person!r} is primary owner of {count} of the {len(primaries)} pipelines of team {team_id!r}",
+                    org.sources.of(first, "primary"),
+                    hint="spread primary ownership so that one absence does not leave most pipelines with their secondary",
+                    code="bus-factor",
+                )
+
+
+def check_countries(org: Org, holidays: HolidayCalendar) -> Iterator[Finding]:
+    """Countries and subdivisions must be known to the holiday library."""
+    supported: dict[str, list[str]] | None = None
+    for person in org.people.values():
+        if person.country is None:
+            if person.subdivision is not None:
+                yield error("a subdivision needs a country", org.sources.of(person, "subdivision"), code="invalid-value")
+            continue
+        if supported is None:
+            supported = holidays.supported()
+        if person.country not in supported:
+            yield error(
+                f"unknown country code {person.country!r}{did_you_mean(person.country, supported)}",
+                org.sources.of(person, "country"),
+                hint="use an ISO 3166-1 alpha-2 code such as DE, US or IN",
+                code="invalid-country",
+            )
+        elif person.subdivision is not None and person.subdivision not in supported[person.country]:
+            subdivisions = supported[person.country]
+            yield error(
+                f"unknown subdivision {person.subdivision!r} of {person.country}{did_you_mean(person.subdivision, subdivisions)}",
+                org.sources.of(person, "subdivision"),
+                hint=f"{person.country} subdivisions: {', '.join(subdivisions[:12])}{', …' if len(subdivisions) > 12 else ''}",
+                code="invalid-country",
+            )
+
+
+def check_placeholders(result: LoadResult) -> Iterator[Finding]:
+    files = result.files
+    for path, node in result.documents.items():
+        text = _text(files, path)
+        if text is not None:
+            yield from markers_in_text(path, text)
+        yield from empty_sections(path, node, lists_may_be_empty=path in (TIME_OFF, OVERRIDES))
+    if files is None:
+        return
+    for path in files.list_files(RUNBOOKS_DIR, RUNBOOK_SUFFIXES, recursive=True):
+        text = _text(files, path)
+        if text is not None:
+            result.org.sources.add_text(path, text)  # so findings can quote the line
+            yield from markers_in_text(path, text)
+            if path.endswith((".md", ".markdown")):
+                yield from markdown_empty_sections(path, text)
+
+
+RUNBOOK_SUFFIXES = (".md", ".markdown", ".j2", ".jinja", ".html")
+"""Notes and templates under runbooks/ that are scanned for placeholders."""
+
+
+def _text(files: RepoFiles | None, path: str) -> str | None:
+    if files is None:
+        return None
+    raw = files.read(path)
+    if raw is None:
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None

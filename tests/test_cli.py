@@ -1,0 +1,220 @@
+"""The command line on the example org and on broken input: exact output, exit codes."""
+
+from __future__ import annotations
+
+import json
+from itertools import pairwise
+from pathlib import Path
+
+import icalendar
+import pytest
+
+from tests.support import REPO_ROOT, run, write_tree
+
+
+def test_validate_example_org_is_clean() -> None:
+    result = run("validate", "--at", "2026-11-23T00:00:00Z", root=REPO_ROOT)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert result.stderr == "opsctl validate: no problems found\n"
+
+
+def test_whoisoncall_json_explains_swap_secondary_and_override() -> None:
+    result = run("whoisoncall", "--team", "data-eng", "--at", "2026-12-17T20:00+01:00", "--format", "json", root=REPO_ROOT)
+    assert result.exit_code == 0
+    [row] = json.loads(result.stdout)
+    assert row["rotation"] == "data-eng-weekly"
+    assert row["primary"] == {"id": "de4", "name": "Elif Yıldız", "email": "elif.yildiz@example.com", "available": True}
+    assert row["secondary"]["id"] == "de3"
+    assert (row["start"], row["end"]) == ("2026-12-17T18:00:00+01:00", "2026-12-18T09:00:00+01:00")
+    assert row["shift"] == {"index": 49, "start": "2026-12-14T09:00:00+01:00", "end": "2026-12-21T09:00:00+01:00"}
+    assert row["reduced"] is False
+    assert row["brief"] == ["swap: de2 away (time-off), de1 covers", "secondary: de2 away", "override: de4"]
+    assert row["reasons"][2].startswith(
+        "Elif Yıldız (de4) is primary instead of Lena Hoffmann (de1) by override from 2026-12-17 18:00"
+    )
+
+
+def test_whoisoncall_table_lists_every_rotation() -> None:
+    result = run("whoisoncall", "--at", "2026-11-23T12:00:00Z", root=REPO_ROOT)
+    assert result.exit_code == 0
+    for name in ("Data Engineering", "Data Platform", "MLOps", "BI Services"):
+        assert name in result.stdout
+
+
+def test_whoisoncall_pipeline_shows_owner_availability() -> None:
+    result = run(
+        "whoisoncall",
+        "--pipeline",
+        "aggregate_profit_investors",
+        "--at",
+        "2026-12-24T12:00+01:00",
+        "--format",
+        "json",
+        root=REPO_ROOT,
+    )
+    [row] = json.loads(result.stdout)
+    assert row["owners"]["primary"]["id"] == "de2"
+    assert row["owners"]["primary"]["available"] is False
+    assert row["owners"]["primary"]["unavailable_because"].startswith("time off 2026-12-21 to 2027-01-01")
+    assert row["owners"]["secondary"] | {"available": True, "in_working_hours": True} == row["owners"]["secondary"]
+    assert row["oncall"][0]["team"] == "data-eng"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["whoisoncall", "--team", "data-engg"], "opsctl: unknown team 'data-engg' (did you mean 'data-eng'?)\n"),
+        (
+            ["whoisoncall", "--pipeline", "aggregate_profit"],
+            "opsctl: unknown pipeline 'aggregate_profit' (did you mean 'aggregate_profit_investors'?)\n",
+        ),
+        (
+            ["whoisoncall", "--at", "yesterday-ish"],
+            "opsctl: --at: cannot read 'yesterday-ish' as a time; "
+            "use now, 2026-12-24, 2026-12-24T09:00, 2026-12-24T09:00+01:00 or +3d\n",
+        ),
+        (["schedule", "--person", "de9"], "opsctl: unknown person 'de9' (did you mean 'de4'?)\n"),
+        (["schedule", "--from", "2026-12-01", "--to", "2026-11-01"], "opsctl: --to must be after --from\n"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(args: list[str], message: str) -> None:
+    result = run(*args, root=REPO_ROOT)
+    assert result.exit_code == 2
+    assert result.stderr == message
+    assert result.stdout == ""
+
+
+def test_missing_root_is_a_usage_error(tmp_path: Path) -> None:
+    result = run("whoisoncall", root=tmp_path / "nowhere")
+    assert result.exit_code == 2
+    assert "is not a directory" in result.stderr
+
+
+def test_unknown_command_suggests() -> None:
+    result = run("whoisonc")
+    assert result.exit_code == 2
+    assert "no such command 'whoisonc' (did you mean 'whoisoncall'?)" in result.stderr
+
+
+def test_commands_refuse_a_broken_repository(tmp_path: Path) -> None:
+    from tests.support import CASES, read_tree
+
+    files = read_tree(CASES / "validate" / "_base")
+    files["rotations/core.yaml"] = files["rotations/core.yaml"].replace("[ana, ben, cho, dev]", "[ana, bem, cho, dev]")
+    root = write_tree(tmp_path / "repo", files)
+    result = run("whoisoncall", root=root)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == "rotations/core.yaml:3:16: error: unknown person 'bem' (did you mean 'ben'?)"
+    assert result.stderr.splitlines()[-1] == "opsctl: the ops repository has 1 error; run `opsctl validate` to see all"
+
+
+def test_schedule_json_tiles_and_ics_reparses() -> None:
+    args = ["schedule", "--team", "data-eng", "--from", "2026-12-14T09:00+01:00", "--weeks", "4"]
+    rows = json.loads(run(*args, "--format", "json", root=REPO_ROOT).stdout)
+    assert rows[0]["start"] == "2026-12-14T09:00:00+01:00"
+    for before, after in pairwise(rows):
+        assert before["end"] == after["start"]
+    assert rows[-1]["end"] == "2027-01-11T09:00:00+01:00"
+    ics = run(*args, "--format", "ics", root=REPO_ROOT).stdout_bytes
+    calendar = icalendar.Calendar.from_ical(ics)
+    events = list(calendar.walk("VEVENT"))
+    assert len(events) == len(rows)
+    assert {str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")} == {"Europe/Berlin"}
+    first = events[0]
+    assert first["DTSTART"].dt.isoformat() == rows[0]["start"]
+    assert first["DTSTART"].params["TZID"] == "Europe/Berlin"
+    assert len({str(e["UID"]) for e in events}) == len(events)
+    # The same shifts asked through a different window keep their UIDs.
+    later = icalendar.Calendar.from_ical(
+        run(
+            "schedule",
+            "--team",
+            "data-eng",
+            "--from",
+            "2026-12-20T12:00+01:00",
+            "--weeks",
+            "1",
+            "--format",
+            "ics",
+            root=REPO_ROOT,
+        ).stdout_bytes
+    )
+    assert {str(e["UID"]) for e in later.walk("VEVENT")} <= {str(e["UID"]) for e in events}
+
+
+def test_schedule_for_a_person_only_has_their_duty() -> None:
+    rows = json.loads(
+        run("schedule", "--person", "de3", "--from", "2026-12-01", "--weeks", "6", "--format", "json", root=REPO_ROOT).stdout
+    )
+    assert rows
+    assert all("de3" in (r["primary"]["id"], (r["secondary"] or {}).get("id")) for r in rows)
+    ics = icalendar.Calendar.from_ical(
+        run("schedule", "--person", "de3", "--from", "2026-12-01", "--weeks", "6", "--format", "ics", root=REPO_ROOT).stdout_bytes
+    )
+    summaries = [str(e["SUMMARY"]) for e in ics.walk("VEVENT")]
+    assert summaries and all(s.startswith("On call (primary)") or s.startswith("On call (secondary)") for s in summaries)
+
+
+def test_explain_prints_numbered_steps() -> None:
+    result = run("explain", "--team", "data-eng", "--at", "2026-12-17T20:00+01:00", root=REPO_ROOT)
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Data Engineering weekly on-call (data-eng-weekly) at 2026-12-17 20:00 CET"
+    assert lines[1] == "  1. [base] shift 49 of Data Engineering weekly on-call: Daniel Okafor (de2) is primary in rotation order"
+    assert lines[2].startswith("  2. [swap] Daniel Okafor (de2) is unavailable (time off 2026-12-21 to 2027-01-01")
+    assert lines[4].startswith("  4. [override] Elif Yıldız (de4) is primary instead of Lena Hoffmann (de1) by override")
+    assert lines[5] == "  => primary Elif Yıldız (de4), secondary Priya Raghunathan (de3)"
+    assert lines[6] == "     from 2026-12-17 18:00 until 2026-12-18 09:00 CET"
+
+
+def test_fairness_json_counts_hours_and_swaps() -> None:
+    result = run(
+        "fairness",
+        "--team",
+        "data-eng",
+        "--from",
+        "2026-11-23T09:00+01:00",
+        "--to",
+        "2027-03-01T09:00+01:00",
+        "--format",
+        "json",
+        root=REPO_ROOT,
+    )
+    loads = json.loads(result.stdout)["data-eng-weekly"]
+    by_person = {row["person"]: row for row in loads}
+    assert set(by_person) == {"de1", "de2", "de3", "de4"}
+    assert sum(row["primary_shifts"] for row in loads) == 14
+    assert sum(row["primary_hours"] for row in loads) == pytest.approx(14 * 7 * 24)
+    assert sum(row["swaps_given"] for row in loads) == sum(row["swaps_received"] for row in loads) > 0
+    assert by_person["de2"]["swaps_received"] >= 1
+
+
+def test_init_scaffolds_a_valid_repository(tmp_path: Path) -> None:
+    target = tmp_path / "ops"
+    result = run("init", str(target), "--team", "analytics", "--team-name", "Analytics", "--timezone", "America/Chicago")
+    assert result.exit_code == 0, result.output
+    assert (target / "rotations" / "analytics-oncall.yaml").exists()
+    checked = run("validate", root=target)
+    assert checked.exit_code == 0, checked.output
+    assert checked.stdout == ""
+    again = run("init", str(target))
+    assert again.exit_code == 2
+    assert "already has an ownership.yaml" in again.stderr
+
+
+def test_init_rejects_bad_options(tmp_path: Path) -> None:
+    result = run("init", str(tmp_path / "x"), "--timezone", "Europe/Berln")
+    assert result.exit_code == 2
+    assert result.stderr == "opsctl: --timezone: unknown time zone 'Europe/Berln' (did you mean 'Europe/Berlin'?)\n"
+
+
+def test_every_command_has_help_and_is_in_the_readme() -> None:
+    from opsctl.cli import COMMANDS
+
+    readme = (REPO_ROOT / "README.md").read_text("utf-8")
+    for name in COMMANDS:
+        result = run(name, "--help")
+        assert result.exit_code == 0
+        assert result.stdout.startswith(f"Usage: cli {name}") or result.stdout.startswith(f"Usage: opsctl {name}")
+        assert f"opsctl {name}" in readme, f"README does not mention `opsctl {name}`"

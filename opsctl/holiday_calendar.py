@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 HOLIDAY_LANGUAGE = "en_US"
+_SUPPORTED_KEY = "supported-countries"
 
 
 class HolidayCalendar(Protocol):
@@ -60,10 +61,10 @@ class CachedHolidays:
     def __init__(self, inner: HolidayCalendar, path: Path) -> None:
         self.inner = inner
         self.path = path
-        self._table: dict[str, dict[str, str]] | None = None
+        self._table: dict[str, dict[str, Any]] | None = None
         self._dirty = False
 
-    def _load(self) -> dict[str, dict[str, str]]:
+    def _load(self) -> dict[str, dict[str, Any]]:
         if self._table is None:
             try:
                 data = json.loads(self.path.read_text("utf-8"))
@@ -84,7 +85,14 @@ class CachedHolidays:
         return {date.fromisoformat(day): name for day, name in entry.items()}
 
     def supported(self) -> dict[str, list[str]]:
-        return self.inner.supported()
+        table = self._load()
+        entry = table.get(_SUPPORTED_KEY)
+        if isinstance(entry, dict):
+            return {code: list(subdivisions) for code, subdivisions in entry.items()}
+        answer = self.inner.supported()
+        table[_SUPPORTED_KEY] = dict(answer)
+        self._dirty = True
+        return answer
 
     def save(self) -> None:
         """Write new answers to the cache file; a cache that cannot be written is skipped."""

@@ -7,11 +7,14 @@ ask it for the location of an object or one of its fields to point their finding
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, order=True)
-class Location:
-    """A place in a file of the ops repository; line and column count from 1."""
+class Location(NamedTuple):
+    """A place in a file of the ops repository; line and column count from 1.
+
+    A named tuple: the loader makes one per value, so it must be cheap to create.
+    """
 
     path: str
     """Path relative to the repository root, with `/` separators."""

@@ -96,6 +96,8 @@ class _FieldSpec:
     type: Any
     required: bool
     default: Any
+    plan: Callable[[Converter, Node, str], Any]
+    allows_none: bool
 
 
 @functools.cache
@@ -103,12 +105,10 @@ def _fields_of(cls: type) -> tuple[_FieldSpec, ...]:
     hints = typing.get_type_hints(cls, include_extras=True)
     specs = []
     for f in dataclasses.fields(cls):
-        if f.default is not dataclasses.MISSING:
-            specs.append(_FieldSpec(f.name, hints[f.name], False, f.default))
-        elif f.default_factory is not dataclasses.MISSING:
-            specs.append(_FieldSpec(f.name, hints[f.name], False, f.default_factory))
-        else:
-            specs.append(_FieldSpec(f.name, hints[f.name], True, None))
+        tp = hints[f.name]
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory
+        specs.append(_FieldSpec(f.name, tp, required, None if required else default, _plan(tp), _allows_none(tp)))
     return tuple(specs)
 
 
@@ -180,32 +180,7 @@ class Converter:
 
     def convert(self, node: Node, tp: Any, what: str) -> Any:
         """Convert ``node`` to ``tp``; ``what`` names the value in messages."""
-        origin = get_origin(tp)
-        if origin is typing.Annotated:
-            base, *meta = get_args(tp)
-            value = self.convert(node, base, what)
-            if value is INVALID:
-                return value
-            for marker in meta:
-                if isinstance(marker, Spelled) and isinstance(value, str):
-                    problem = marker.problem(value)
-                    if problem:
-                        return self.fail(node, f"{what}: {problem}", code="invalid-value")
-            return value
-        if origin in (Union, types.UnionType):
-            return self._union(node, tp, what)
-        if origin is Literal:
-            return self._literal(node, get_args(tp), what)
-        if origin is tuple:
-            return self._sequence(node, get_args(tp)[0], what)
-        if origin is dict:
-            return self._mapping(node, get_args(tp)[1], what)
-        if _is_dataclass_type(tp):
-            return self.build(node, tp, what)
-        scalar = _SCALARS.get(tp)
-        if scalar is None:  # pragma: no cover - a model type without a converter is a bug
-            raise TypeError(f"no YAML converter for {tp!r}")
-        return scalar(self, node, what)
+        return _plan(tp)(self, node, what)
 
     # -- containers --------------------------------------------------------------------
 
@@ -241,13 +216,13 @@ class Converter:
                 ok = False
                 continue
             where.fields[key] = self.loc(value_node)
-            if isinstance(value_node, ScalarNode) and value_node.tag == NULL and not _allows_none(spec.type):
+            if isinstance(value_node, ScalarNode) and value_node.tag == NULL and not spec.allows_none:
                 if spec.required:
                     self.fail(value_node, f"{what}: {key!r} needs a value ({_type_name(spec.type)})", code="missing-key")
                     ok = False
                 # an empty optional section takes its default; validate warns about it
                 continue
-            value = self.convert(value_node, spec.type, f"{key}")
+            value = spec.plan(self, value_node, key)
             if value is INVALID:
                 # A required field is lost with its object; an optional one takes its
                 # default so that the other checks still see the rest of the object.
@@ -282,19 +257,19 @@ class Converter:
             return None
         return str(node.value)
 
-    def _sequence(self, node: Node, item_type: Any, what: str) -> Any:
+    def _sequence(self, node: Node, item: Callable[[Converter, Node, str], Any], objects: bool, what: str) -> Any:
         if not isinstance(node, SequenceNode):
             hint = "write a list, e.g. [a, b] or one '- item' per line" if isinstance(node, ScalarNode) else ""
             return self.fail(node, f"{what}: expected a list, got {describe(node)}", hint=hint)
-        items = [self.convert(item, item_type, f"{what}[{i}]") for i, item in enumerate(node.value)]
-        if any(item is INVALID for item in items):
-            if _is_dataclass_type(item_type):
+        items = [item(self, child, f"{what}[{i}]") for i, child in enumerate(node.value)]
+        if any(value is INVALID for value in items):
+            if objects:
                 # keep the good objects: each bad one was reported, and its id is in `broken`
-                return tuple(item for item in items if item is not INVALID)
+                return tuple(value for value in items if value is not INVALID)
             return INVALID
         return tuple(items)
 
-    def _mapping(self, node: Node, value_type: Any, what: str) -> Any:
+    def _mapping(self, node: Node, value_plan: Callable[[Converter, Node, str], Any], what: str) -> Any:
         if not isinstance(node, MappingNode):
             return self.fail(node, f"{what}: expected a mapping, got {describe(node)}")
         out: dict[str, Any] = {}
@@ -310,23 +285,12 @@ class Converter:
                 ok = False
                 continue
             seen[key] = self.loc(key_node)
-            value = self.convert(value_node, value_type, f"{what}.{key}")
+            value = value_plan(self, value_node, f"{what}.{key}")
             if value is INVALID:
                 ok = False
             else:
                 out[key] = value
         return out if ok else INVALID
-
-    def _union(self, node: Node, tp: Any, what: str) -> Any:
-        args = get_args(tp)
-        if isinstance(node, ScalarNode) and node.tag == NULL and type(None) in args:
-            return None
-        rest = [a for a in args if a is not type(None)]
-        if set(rest) == {date, datetime}:
-            return _date_or_datetime(self, node, what)
-        if len(rest) == 1:
-            return self.convert(node, rest[0], what)
-        raise TypeError(f"unsupported union {tp!r}")  # pragma: no cover - model bug
 
     def _literal(self, node: Node, options: tuple[Any, ...], what: str) -> Any:
         if not isinstance(node, ScalarNode):
@@ -340,6 +304,63 @@ class Converter:
                 return option
         hint = did_you_mean(str(node.value), [str(o) for o in options])
         return self.fail(node, f"{what}: {node.value!r} is not one of {_options(options)}{hint}", code="invalid-value")
+
+
+Plan = Callable[[Converter, Node, str], Any]
+
+
+@functools.cache
+def _plan(tp: Any) -> Plan:
+    """A converter for type ``tp``, worked out once per type (the model's types are few)."""
+    origin = get_origin(tp)
+    if origin is typing.Annotated:
+        base, *meta = get_args(tp)
+        inner = _plan(base)
+        markers = [m for m in meta if isinstance(m, Spelled)]
+
+        def annotated(conv: Converter, node: Node, what: str) -> Any:
+            value = inner(conv, node, what)
+            if isinstance(value, str):
+                for marker in markers:
+                    problem = marker.problem(value)
+                    if problem:
+                        return conv.fail(node, f"{what}: {problem}", code="invalid-value")
+            return value
+
+        return annotated
+    if origin in (Union, types.UnionType):
+        args = get_args(tp)
+        nullable = type(None) in args
+        rest = [a for a in args if a is not type(None)]
+        if set(rest) == {date, datetime}:
+            body: Plan = _date_or_datetime
+        elif len(rest) == 1:
+            body = _plan(rest[0])
+        else:  # pragma: no cover - the model has no other unions
+            raise TypeError(f"unsupported union {tp!r}")
+
+        def union(conv: Converter, node: Node, what: str) -> Any:
+            if nullable and isinstance(node, ScalarNode) and node.tag == NULL:
+                return None
+            return body(conv, node, what)
+
+        return union
+    if origin is Literal:
+        options = get_args(tp)
+        return lambda conv, node, what: conv._literal(node, options, what)
+    if origin is tuple:
+        item_type = get_args(tp)[0]
+        item, objects = _plan(item_type), _is_dataclass_type(item_type)
+        return lambda conv, node, what: conv._sequence(node, item, objects, what)
+    if origin is dict:
+        value_plan = _plan(get_args(tp)[1])
+        return lambda conv, node, what: conv._mapping(node, value_plan, what)
+    if _is_dataclass_type(tp):
+        return lambda conv, node, what: conv.build(node, tp, what)
+    scalar = _SCALARS.get(tp)
+    if scalar is None:  # pragma: no cover - a model type without a converter is a bug
+        raise TypeError(f"no YAML converter for {tp!r}")
+    return scalar
 
 
 def _id_of(node: MappingNode) -> str | None:

@@ -108,6 +108,7 @@ class Availability:
         self._time_off: dict[str, _Track] = {}
         self._holidays: dict[str, _Track] = {}
         self._holiday_years: dict[str, set[int]] = {}
+        self._holiday_cover: dict[str, tuple[datetime, datetime]] = {}
         for entry in org.time_off:
             person = org.people.get(entry.person)
             if person is None:
@@ -121,6 +122,14 @@ class Availability:
             track.add_all([])
 
     def _ensure_holidays(self, person_id: str, start: datetime, end: datetime) -> _Track | None:
+        """The person's holiday track, loaded for every year that ``[start, end)`` touches.
+
+        Loaded years stay contiguous, so "already loaded" is two comparisons against the
+        UTC interval they cover: this runs once per availability query.
+        """
+        covered = self._holiday_cover.get(person_id)
+        if covered is not None and covered[0] <= start and end <= covered[1]:
+            return self._holidays[person_id]
         person = self.org.people.get(person_id)
         if person is None or person.country is None:
             return None
@@ -128,18 +137,21 @@ class Availability:
         first = start.astimezone(tz).year
         last = (end - timedelta(microseconds=1)).astimezone(tz).year if end > start else first
         done = self._holiday_years.setdefault(person_id, set())
+        if done:
+            first, last = min(first, min(done)), max(last, max(done))
         track = self._holidays.setdefault(person_id, _Track())
+        suffix = f"{person.country}-{person.subdivision}" if person.subdivision else person.country
         new: list[Absence] = []
         for year in range(first, last + 1):
             if year in done:
                 continue
             done.add(year)
-            suffix = f"{person.country}-{person.subdivision}" if person.subdivision else person.country
             for day, name in self.calendar.holidays(person.country, person.subdivision, year).items():
                 day_start, day_end = local_day(day, tz)
                 new.append(Absence(person_id, day_start, day_end, "holiday", f"{name} ({suffix})", day=day))
         if new:
             track.add_all(new)
+        self._holiday_cover[person_id] = (local_day(date(first, 1, 1), tz)[0], local_day(date(last, 12, 31), tz)[1])
         return track
 
     def conflicts(self, person: str, start: datetime, end: datetime, *, holidays: bool = True) -> list[Absence]:

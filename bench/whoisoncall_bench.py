@@ -1,0 +1,59 @@
+"""`opsctl whoisoncall` on the example org as a whole process, beside `python -c pass` in the
+same run (goal: median at most 6x the bare interpreter), and a full year resolved for the
+synthetic large org in-process (goal: under 1 s).
+
+    python bench/whoisoncall_bench.py [--runs 21]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from datetime import UTC, datetime, timedelta
+
+from generate_org import generate
+from timing import OPSCTL, PYTHON, ROOT, WORK, report, time_command
+
+
+def resolve_year(root: str) -> tuple[float, float, int]:
+    from opsctl.holiday_calendar import default_calendar
+    from opsctl.loader import load_working_tree
+    from opsctl.schedule.resolve import Engine
+
+    start = time.perf_counter()
+    org = load_working_tree(root).require_ok()
+    loaded = time.perf_counter()
+    calendar = default_calendar()
+    engine = Engine(org, calendar)
+    begin = datetime(2026, 1, 1, tzinfo=UTC)
+    slots = sum(len(engine.slots(rotation, begin, begin + timedelta(days=365))) for rotation in org.rotations)
+    done = time.perf_counter()
+    calendar.save()
+    return loaded - start, done - loaded, slots
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=21)
+    args = parser.parse_args()
+    env = os.environ | {"OPSCTL_CACHE_DIR": str(WORK / "cache")}
+    time_command([OPSCTL, "--root", str(ROOT), "whoisoncall"], 2, env)  # warm the holiday cache
+    bare = report("python -c pass", time_command([PYTHON, "-c", "pass"], args.runs))
+    table = report("opsctl whoisoncall (table), example org", time_command([OPSCTL, "--root", str(ROOT), "whoisoncall"], args.runs, env))
+    as_json = report(
+        "opsctl whoisoncall --format json, example org",
+        time_command([OPSCTL, "--root", str(ROOT), "whoisoncall", "--format", "json"], args.runs, env),
+    )
+    print(f"ratio to python -c pass: table {table / bare:.1f}x, json {as_json / bare:.1f}x (goal: at most 6x)")
+    large = WORK / "large"
+    if not (large / "ownership.yaml").exists():
+        generate(large)
+    os.environ["OPSCTL_CACHE_DIR"] = str(WORK / "cache")
+    resolve_year(str(large))  # fill the holiday cache
+    best = min((resolve_year(str(large)) for _ in range(3)), key=lambda r: r[1])
+    print(f"large org: load {best[0] * 1000:.0f} ms, a full year of 50 rotations resolved in {best[1] * 1000:.0f} ms ({best[2]} slots)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""The vendor client layer against a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Response
+
+from opsctl.errors import UsageError
+from opsctl.vendors.config import VendorConfig, check_base_url, redact
+from opsctl.vendors.pagerduty_api import events_client, rest_client, retry_after_seconds
+
+
+def config(server: HTTPServer) -> VendorConfig:
+    return VendorConfig.from_env(
+        {
+            "PAGERDUTY_TOKEN": "pd-secret-token",
+            "OPSCTL_PAGERDUTY_API_URL": server.url_for("").rstrip("/"),
+            "OPSCTL_PAGERDUTY_EVENTS_URL": server.url_for("").rstrip("/"),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://api.pagerduty.com", True),
+        ("http://127.0.0.1:8080", True),
+        ("http://[::1]:80", True),
+        ("http://localhost:1", True),
+        ("http://10.0.0.5", False),
+        ("http://api.pagerduty.com", False),
+        ("ftp://127.0.0.1", False),
+    ],
+)
+def test_plain_http_only_on_loopback(url: str, ok: bool) -> None:
+    if ok:
+        assert check_base_url("X", url) == url
+    else:
+        with pytest.raises(UsageError, match="only for loopback"):
+            check_base_url("X", url)
+
+
+def test_retry_after_is_honoured_and_bounded(httpserver: HTTPServer) -> None:
+    calls = []
+    httpserver.expect_request("/users").respond_with_handler(
+        lambda request: (
+            calls.append(1)
+            or (
+                Response("{}", status=429, headers={"Retry-After": "7"})
+                if len(calls) < 3
+                else Response('{"users": []}', content_type="application/json")
+            )
+        )
+    )
+    client = rest_client(config(httpserver))
+    slept: list[float] = []
+    client.sleep = slept.append
+    response = client.get("/users")
+    assert response.status_code == 200
+    assert slept == [7.0, 7.0]
+    assert len(calls) == 3
+
+
+def test_gives_up_after_max_attempts(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/users").respond_with_data("{}", status=429)
+    client = rest_client(config(httpserver), max_attempts=3)
+    slept: list[float] = []
+    client.sleep = slept.append
+    assert client.get("/users").status_code == 429
+    assert len(slept) == 2
+
+
+def test_events_client_returns_the_first_429(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/v2/enqueue", method="POST").respond_with_data("{}", status=429, headers={"Retry-After": "3"})
+    client = events_client("routing-key", config(httpserver))
+    client.sleep = lambda seconds: pytest.fail("must not sleep")
+    response = client.post("/v2/enqueue", json={"event_action": "trigger"})
+    assert response.status_code == 429
+
+
+def test_tokens_are_never_shown() -> None:
+    cfg = VendorConfig.from_env({"PAGERDUTY_TOKEN": "pd-secret", "SLACK_BOT_TOKEN": "xoxb-secret"})
+    assert "secret" not in repr(cfg)
+    assert cfg.redact("error with pd-secret and xoxb-secret") == "error with [redacted] and [redacted]"
+    assert redact("nothing", []) == "nothing"
+
+
+def test_missing_token_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="PAGERDUTY_TOKEN is not set"):
+        rest_client(VendorConfig())
+
+
+def test_retry_after_parsing() -> None:
+    assert retry_after_seconds("12", 1.0) == 12.0
+    assert retry_after_seconds(None, 1.5) == 1.5
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", 2.0) == 2.0

@@ -28,7 +28,8 @@ def scaffold(target: Path, *, team_id: str, team_name: str, zone: str, today: da
         raise UsageError(f"--timezone: {problem}")
     if (target / "ownership.yaml").exists() and not force:
         raise UsageError(f"{target} already has an ownership.yaml (use --force to overwrite)")
-    monday = today - timedelta(days=today.weekday())
+    # last week's Monday: the first handoff is always in the past, whatever the hour and zone
+    monday = today - timedelta(days=today.weekday() + 7)
     values = {
         "team": team_id,
         "team_name": team_name,

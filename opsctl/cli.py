@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "schedule": "opsctl.commands.oncall:schedule_command",
     "explain": "opsctl.commands.oncall:explain_command",
     "fairness": "opsctl.commands.oncall:fairness_command",
+    "diff": "opsctl.commands.diff:diff_command",
 }
 """Command name → ``module:attribute`` of its click command."""
 

@@ -63,11 +63,10 @@ def cache_key(root: str) -> list[Any]:
 
     root = os.path.realpath(root)
     key: list[Any] = [FORMAT_VERSION, root]
-    for name in ("ownership.yaml", "ownership.yml"):
-        path = os.path.join(root, name)
-        if os.path.isfile(path):
-            stat = os.stat(path)
-            key.append([path, stat.st_size, stat.st_mtime_ns])
+    path = os.path.join(root, "ownership.yaml")
+    if os.path.isfile(path):
+        stat = os.stat(path)
+        key.append([path, stat.st_size, stat.st_mtime_ns])
     key += _stat_entries(os.path.join(root, "rotations"), (".yaml", ".yml"), recursive=False)
     key += _stat_entries(os.path.dirname(os.path.abspath(__file__)), (".py",), recursive=True)
     spec = importlib.util.find_spec("holidays")

@@ -13,7 +13,7 @@ from pathlib import Path
 from opsctl.errors import GitError
 from opsctl.loader import CATALOG_DIR, OWNERSHIP, ROTATIONS_DIR, RUNBOOKS_DIR, MemoryFiles
 
-TRACKED = (OWNERSHIP, "ownership.yml", ROTATIONS_DIR, CATALOG_DIR, RUNBOOKS_DIR)
+TRACKED = (OWNERSHIP, ROTATIONS_DIR, CATALOG_DIR, RUNBOOKS_DIR)
 
 
 def _git(root: Path, *args: str, stdin: bytes | None = None) -> bytes:

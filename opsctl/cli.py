@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "explain": "opsctl.commands.oncall:explain_command",
     "fairness": "opsctl.commands.oncall:fairness_command",
     "diff": "opsctl.commands.diff:diff_command",
+    "runbooks": "opsctl.commands.runbooks:runbooks_group",
 }
 """Command name → ``module:attribute`` of its click command."""
 

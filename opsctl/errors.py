@@ -6,6 +6,7 @@
     ├── UsageError              bad command-line input (exit 2)
     ├── RepoError               the ops repository has errors; carries the findings (exit 1)
     ├── GitError                a git command failed or a revision is unknown (exit 1)
+    ├── TemplateError           a runbook template does not parse or render; carries file:line (exit 1)
     └── ServiceError            a remote service refused or failed; names the service (exit 1)
 
 The CLI turns each into its one-line message and :func:`exit_code`; nothing else decides
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from opsctl.findings import Finding
-    from opsctl.sources import SourceMap
+    from opsctl.sources import Location, SourceMap
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -49,6 +50,18 @@ class RepoError(OpsctlError):
 
 class GitError(OpsctlError):
     """A git command failed; the message says which and why."""
+
+
+class TemplateError(OpsctlError):
+    """A runbook template does not parse, names a field that does not exist, or fails while rendering.
+
+    ``location`` is the template's file and line; ``problem`` says what is wrong there.
+    """
+
+    def __init__(self, problem: str, location: Location | None) -> None:
+        self.problem = problem
+        self.location = location
+        super().__init__(f"{location}: {problem}" if location is not None else problem)
 
 
 class ServiceError(OpsctlError):

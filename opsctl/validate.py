@@ -29,6 +29,9 @@ def validate(result: LoadResult, *, now: datetime, holidays: HolidayCalendar) ->
     findings.extend(check_bus_factor(org))
     findings.extend(check_countries(org, holidays))
     findings.extend(check_placeholders(result))
+    from opsctl.runbooks.check import check_runbooks
+
+    findings.extend(check_runbooks(result, now=now, holidays=holidays))
     if result.ok:
         # The schedule checks need a computable org; with errors they would only echo them.
         from opsctl.coverage import check_schedule

@@ -1,0 +1,78 @@
+"""What the pages are made of, read from files: the templates and the team's notes.
+
+Templates and assets ship with the package (``opsctl/templates/runbooks/``); an ops
+repository overrides any of them, file by file, by putting a file of the same name in
+``runbooks/templates/``, and may add partials of its own for its templates to include.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from opsctl.errors import RepoError
+from opsctl.findings import error
+from opsctl.loader import RUNBOOKS_DIR, RepoFiles
+from opsctl.model import Org
+from opsctl.runbooks.pages import note_paths
+from opsctl.sources import Location
+
+TEMPLATES_DIR = f"{RUNBOOKS_DIR}/templates"
+TEMPLATE_SUFFIXES = (".j2", ".css", ".js")
+PACKAGE_TEMPLATES = Path(__file__).parent.parent / "templates" / "runbooks"
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    """A template or asset: its name as templates refer to it, its text and the file it was read from."""
+
+    name: str
+    text: str
+    path: str
+    """For error messages: repository-relative for the repository's templates, the package file otherwise."""
+
+
+@cache
+def _package_templates() -> dict[str, tuple[str, str]]:
+    found = {}
+    for path in sorted(PACKAGE_TEMPLATES.rglob("*")):
+        if path.is_file() and path.suffix in TEMPLATE_SUFFIXES:
+            found[path.relative_to(PACKAGE_TEMPLATES).as_posix()] = (path.read_text("utf-8"), str(path))
+    return found
+
+
+def read_templates(files: RepoFiles) -> dict[str, TemplateSource]:
+    """The package's templates and assets, each replaced by the repository's file of the same name."""
+    templates = {name: TemplateSource(name, text, path) for name, (text, path) in _package_templates().items()}
+    for path in repo_templates(files):
+        name = path.removeprefix(TEMPLATES_DIR + "/")
+        templates[name] = TemplateSource(name, _text(files, path), path)
+    return templates
+
+
+def repo_templates(files: RepoFiles) -> list[str]:
+    """Paths of the repository's own templates and assets."""
+    return files.list_files(TEMPLATES_DIR, TEMPLATE_SUFFIXES, recursive=True)
+
+
+def read_notes(files: RepoFiles, org: Org) -> dict[str, str]:
+    """Path → text of every notes file the pages render in that exists.
+
+    A pipeline's notes are optional; a catalog service's runbook that does not exist is
+    already an error of the loader, so the command never gets here with one missing.
+    """
+    notes = {}
+    for path in sorted(set(note_paths(org).values())):
+        if files.exists(path):
+            notes[path] = _text(files, path)
+    return notes
+
+
+def _text(files: RepoFiles, path: str) -> str:
+    raw = files.read(path) or b""
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise RepoError([error("not UTF-8 text", Location(path, line, 1), code="encoding")], None) from None

@@ -24,7 +24,11 @@ from opsctl.runbooks.inputs import TEMPLATES_DIR, read_notes, read_templates, re
 from opsctl.runbooks.pages import INDEX, PIPELINE_NOTES, PipelinePage, ServicePage, build_site
 from opsctl.sources import Location
 
-_TEMPLATE_HINT = "see `opsctl runbooks render --help` and the README's section on runbooks for what templates can use"
+_SYNTAX_HINT = "Jinja2 writes values as {{ page.title }} and statements as {% if … %}…{% endif %}"
+_FIELD_HINT = (
+    "templates see `site` and `page`; page fields are in opsctl/runbooks/pages.py, "
+    "and page.pipeline and page.service are as written in the YAML (`opsctl schema`)"
+)
 
 
 def check_runbooks(result: LoadResult, *, now: datetime, holidays: HolidayCalendar) -> list[Finding]:
@@ -120,4 +124,5 @@ def _samples(kind: str, pages: Sequence[PipelinePage] | Sequence[ServicePage]) -
 
 
 def _finding(exc: TemplateError) -> Finding:
-    return error(exc.problem, exc.location, hint=_TEMPLATE_HINT, code="template")
+    hint = _SYNTAX_HINT if exc.problem.startswith("template syntax") else _FIELD_HINT
+    return error(exc.problem, exc.location, hint=hint, code="template")

@@ -19,7 +19,6 @@ This module imports jinja2; it is imported only when runbooks are rendered or ch
 from __future__ import annotations
 
 import json
-import posixpath
 import re
 import traceback
 from collections.abc import Callable, Iterable, Mapping
@@ -57,8 +56,17 @@ def output_path(stem: str, fmt: str) -> str:
 
 
 def relative_url(here: str, target: str) -> str:
-    """A link from output file ``here`` to output file ``target``, relative so the site works from any folder."""
-    return posixpath.relpath(target, posixpath.dirname(here) or ".")
+    """A link from output file ``here`` to output file ``target``, relative so the site works from any folder.
+
+    Plain string work on the two paths (``posixpath.relpath`` asks the OS for the current
+    directory on every call, and pages have dozens of links).
+    """
+    folder = here.split("/")[:-1]
+    parts = target.split("/")
+    common = 0
+    while common < len(folder) and common < len(parts) - 1 and folder[common] == parts[common]:
+        common += 1
+    return "/".join([".."] * (len(folder) - common) + parts[common:])
 
 
 class _Loader(jinja2.BaseLoader):
@@ -81,6 +89,7 @@ def environment(templates: Mapping[str, TemplateSource], fmt: str) -> jinja2.Env
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # templates come from memory and never change during a render
     )
     env.filters.update(duration=_duration, when=_when, category=_category, md=md_inline, md_url=_md_url)
     return env
@@ -100,8 +109,7 @@ class Renderer:
 
     def root(self, here: str) -> str:
         """The prefix that leads from page ``here`` to the top of the site: ``""`` or ``"../"``."""
-        up = posixpath.relpath(".", posixpath.dirname(output_path(here, self.fmt)) or ".")
-        return "" if up == "." else up + "/"
+        return "../" * output_path(here, self.fmt).count("/")
 
     def note(self, here: str, note: Note | None) -> str:
         if note is None:

@@ -46,7 +46,7 @@ def render_command(out: str | None, fmt: str, at: str | None, no_git: bool) -> N
     from opsctl.findings import did_you_mean
     from opsctl.loader import WorkingTree
     from opsctl.runbooks.history import last_changed, page_spans
-    from opsctl.runbooks.inputs import read_notes, read_templates
+    from opsctl.runbooks.inputs import bytecode_cache, read_notes, read_templates
     from opsctl.runbooks.output import write_site
     from opsctl.runbooks.pages import build_site
     from opsctl.runbooks.render import FORMATS, output_path, render_site
@@ -60,7 +60,7 @@ def render_command(out: str | None, fmt: str, at: str | None, no_git: bool) -> N
     files = result.files or WorkingTree(rt.root)
     changed = {} if no_git else last_changed(rt.root, page_spans(result))
     site = build_site(org, rt.engine(org), instant, notes=read_notes(files, org), changed=changed)
-    rendered = render_site(site, fmt, read_templates(files))
+    rendered = render_site(site, fmt, read_templates(files), bytecode_cache=bytecode_cache(fmt))
     target = Path(out) if out is not None else rt.root / DEFAULT_OUT[fmt]
     stale = write_site(target, rendered)
     pages = 1 + len(site.pipelines) + len(site.services)

@@ -20,7 +20,7 @@ from opsctl.errors import RepoError, TemplateError
 from opsctl.findings import Finding, did_you_mean, error, warning
 from opsctl.holiday_calendar import HolidayCalendar
 from opsctl.loader import LoadResult, RepoFiles
-from opsctl.runbooks.inputs import TEMPLATES_DIR, read_notes, read_templates, repo_templates
+from opsctl.runbooks.inputs import TEMPLATES_DIR, bytecode_cache, read_notes, read_templates, repo_templates
 from opsctl.runbooks.pages import INDEX, PIPELINE_NOTES, PipelinePage, ServicePage, build_site
 from opsctl.sources import Location
 
@@ -76,8 +76,7 @@ def _check_templates(result: LoadResult, files: RepoFiles, *, now: datetime, hol
 
     findings: list[Finding] = []
     used = {template_name(kind, fmt) for kind in (*PAGE_KINDS, "base") for fmt in FORMATS} | set(ASSETS)
-    for fmt in FORMATS:
-        used |= referenced(environment(templates, fmt), [name for name in templates if name.endswith(".j2")])
+    used |= referenced(templates.values())
     for name, source in own.items():
         if name not in used:
             pages = sorted(n for n in used if n.endswith(".j2"))
@@ -90,7 +89,8 @@ def _check_templates(result: LoadResult, files: RepoFiles, *, now: datetime, hol
                 )
             )
 
-    broken = syntax_errors(templates, [name for name in own if name.endswith(".j2")])
+    envs = {fmt: environment(templates, fmt, bytecode_cache(fmt)) for fmt in FORMATS}
+    broken = syntax_errors(envs, [name for name in own if name.endswith(".j2")])
     findings.extend(_finding(exc) for exc in broken)
     if not result.ok:
         return findings  # the pages need an org without errors, and those are reported already
@@ -105,7 +105,7 @@ def _check_templates(result: LoadResult, files: RepoFiles, *, now: datetime, hol
     for fmt in FORMATS:
         if any(source.path in unparsed for source in templates.values() if source.name.endswith(f".{fmt}.j2")):
             continue  # each of its pages would fail on the template that does not parse
-        renderer = Renderer(site, fmt, templates)
+        renderer = Renderer(site, fmt, templates, envs[fmt])
         for kind, stem, page in samples:
             try:
                 renderer.page(kind, stem, page)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from opsctl.errors import RepoError
 from opsctl.findings import error
@@ -17,6 +18,9 @@ from opsctl.loader import RUNBOOKS_DIR, RepoFiles
 from opsctl.model import Org
 from opsctl.runbooks.pages import note_paths
 from opsctl.sources import Location
+
+if TYPE_CHECKING:
+    from jinja2 import BytecodeCache
 
 TEMPLATES_DIR = f"{RUNBOOKS_DIR}/templates"
 TEMPLATE_SUFFIXES = (".j2", ".css", ".js")
@@ -54,6 +58,26 @@ def read_templates(files: RepoFiles) -> dict[str, TemplateSource]:
 def repo_templates(files: RepoFiles) -> list[str]:
     """Paths of the repository's own templates and assets."""
     return files.list_files(TEMPLATES_DIR, TEMPLATE_SUFFIXES, recursive=True)
+
+
+def bytecode_cache(fmt: str) -> BytecodeCache | None:
+    """Compiled templates of one output format, kept in ``$OPSCTL_CACHE_DIR/templates/<fmt>`` between runs.
+
+    Compiling the templates costs about 0.1 s a run. Jinja2 checks each compiled template
+    against its text, so an edited template is compiled again; a folder per format,
+    because a template compiles differently where HTML is escaped. None when the folder
+    cannot be made.
+    """
+    from jinja2 import FileSystemBytecodeCache
+
+    from opsctl.holiday_calendar import cache_dir
+
+    folder = cache_dir() / "templates" / fmt
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(folder))
 
 
 def read_notes(files: RepoFiles, org: Org) -> dict[str, str]:

@@ -80,8 +80,14 @@ class _Loader(jinja2.BaseLoader):
         return found.text, found.path, lambda: True
 
 
-def environment(templates: Mapping[str, TemplateSource], fmt: str) -> jinja2.Environment:
-    """The Jinja2 environment of one output format: HTML autoescapes, Markdown escapes with ``md``."""
+def environment(
+    templates: Mapping[str, TemplateSource], fmt: str, bytecode_cache: jinja2.BytecodeCache | None = None
+) -> jinja2.Environment:
+    """The Jinja2 environment of one output format: HTML autoescapes, Markdown escapes with ``md``.
+
+    ``bytecode_cache`` keeps compiled templates between runs (see
+    :func:`opsctl.runbooks.inputs.bytecode_cache`); without it every run compiles them.
+    """
     env = jinja2.Environment(
         loader=_Loader(templates),
         undefined=jinja2.StrictUndefined,
@@ -90,6 +96,7 @@ def environment(templates: Mapping[str, TemplateSource], fmt: str) -> jinja2.Env
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=False,  # templates come from memory and never change during a render
+        bytecode_cache=bytecode_cache,
     )
     env.filters.update(duration=_duration, when=_when, category=_category, md=md_inline, md_url=_md_url)
     return env
@@ -98,11 +105,13 @@ def environment(templates: Mapping[str, TemplateSource], fmt: str) -> jinja2.Env
 class Renderer:
     """Renders the pages of one site in one format; templates are compiled once."""
 
-    def __init__(self, site: Site, fmt: str, templates: Mapping[str, TemplateSource]) -> None:
+    def __init__(
+        self, site: Site, fmt: str, templates: Mapping[str, TemplateSource], env: jinja2.Environment | None = None
+    ) -> None:
         self.site = site
         self.fmt = fmt
         self.templates = templates
-        self.env = environment(templates, fmt)
+        self.env = env if env is not None else environment(templates, fmt)
 
     def url(self, here: str, stem: str) -> str:
         return relative_url(output_path(here, self.fmt), output_path(stem, self.fmt))
@@ -137,21 +146,28 @@ class Renderer:
             raise located(exc, self.templates, doing) from None
 
 
-def syntax_errors(templates: Mapping[str, TemplateSource], names: Iterable[str]) -> list[TemplateError]:
-    """A :class:`TemplateError` for each of the templates ``names`` that does not parse."""
-    env = environment(templates, "html")
+def syntax_errors(envs: Mapping[str, jinja2.Environment], names: Iterable[str]) -> list[TemplateError]:
+    """A :class:`TemplateError` for each of the templates ``names`` that does not parse.
+
+    Each is compiled in the environment of its format (``envs``: format → environment),
+    which keeps it compiled for rendering.
+    """
     found = []
     for name in names:
+        env = envs["md" if name.endswith(".md.j2") else "html"]
         try:
             env.get_template(name)
         except Exception as exc:
-            found.append(located(exc, templates, f"parsing {name}"))
+            assert isinstance(env.loader, _Loader)
+            found.append(located(exc, env.loader.templates, f"parsing {name}"))
     return found
 
 
-def render_site(site: Site, fmt: str, templates: Mapping[str, TemplateSource]) -> dict[str, str]:
+def render_site(
+    site: Site, fmt: str, templates: Mapping[str, TemplateSource], *, bytecode_cache: jinja2.BytecodeCache | None = None
+) -> dict[str, str]:
     """Every file of the site: output path → text."""
-    renderer = Renderer(site, fmt, templates)
+    renderer = Renderer(site, fmt, templates, environment(templates, fmt, bytecode_cache))
     files = {output_path(INDEX, fmt): renderer.page("index", INDEX, site)}
     for pipeline in site.pipelines:
         files[output_path(pipeline.stem, fmt)] = renderer.page("pipeline", pipeline.stem, pipeline)
@@ -225,18 +241,16 @@ def _column(text: str, line: int, message: str) -> int:
     return found.start() + 1 if found else 1
 
 
-def referenced(env: jinja2.Environment, names: Iterable[str]) -> set[str]:
-    """Templates that the templates ``names`` extend, include or import (those that parse)."""
-    from jinja2 import meta
+_REFERENCE = re.compile(r"""{%-?\s*(?:extends|include|import|from)\s+["']([^"']+)["']""")
 
-    found: set[str] = set()
-    for name in names:
-        try:
-            source = env.loader.get_source(env, name)[0] if env.loader else ""
-            found.update(n for n in meta.find_referenced_templates(env.parse(source)) if n)
-        except jinja2.TemplateError:
-            continue
-    return found
+
+def referenced(templates: Iterable[TemplateSource]) -> set[str]:
+    """Names of the templates that ``templates`` extend, include or import by a literal name.
+
+    A regular expression rather than Jinja2's parser: this only decides which files are
+    used, and parsing every template again costs more than the check is worth.
+    """
+    return {name for source in templates for name in _REFERENCE.findall(source.text)}
 
 
 # --- filters ---------------------------------------------------------------------------

@@ -21,9 +21,12 @@ def write_site(out: Path, files: Mapping[str, str]) -> list[str]:
     """Write ``files`` (relative path → text) under ``out``; returns the paths removed as stale."""
     try:
         previous = _previous(out)
+        made: set[Path] = set()
         for relative, text in files.items():
             target = out / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
             target.write_text(text, encoding="utf-8")
         stale = sorted(previous - set(files))
         for relative in stale:

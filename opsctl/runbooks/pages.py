@@ -230,9 +230,10 @@ class _Builder:
         for row in answers(org, engine, instant):
             self.oncall_by_team.setdefault(row["team"], []).append(self._oncall(row))
 
-    def contact(self, person_id: str | None) -> Contact | None:
-        if person_id is None:
-            return None
+    def maybe(self, person_id: str | None) -> Contact | None:
+        return None if person_id is None else self.contact(person_id)
+
+    def contact(self, person_id: str) -> Contact:
         found = self._contacts.get(person_id)
         if found is None:
             person = self.org.people.get(person_id)
@@ -251,8 +252,8 @@ class _Builder:
             rotation_name=rotation.title,
             team=rotation.team,
             timezone=rotation.timezone,
-            primary=self.contact(row["primary"]["id"]) if row["primary"] else None,
-            secondary=self.contact(row["secondary"]["id"]) if row["secondary"] else None,
+            primary=self.maybe(row["primary"] and row["primary"]["id"]),
+            secondary=self.maybe(row["secondary"] and row["secondary"]["id"]),
             until=datetime.fromisoformat(row["end"]).astimezone(ZoneInfo(rotation.timezone)) if row["end"] else None,
             reduced=row["reduced"],
             notes=tuple(row.get("brief") or row["reasons"]),
@@ -264,7 +265,7 @@ class _Builder:
         clock = timedelta(0)
         for step in chain.steps:
             rows.append(
-                EscalationRow(step.role_words, self.contact(step.person), step.delay, clock if step.paged else None, step.skipped)
+                EscalationRow(step.role_words, self.maybe(step.person), step.delay, clock if step.paged else None, step.skipped)
             )
             if step.paged:
                 clock += step.delay
@@ -295,7 +296,7 @@ def build_site(
     pipeline_links: list[PageLink] = []
     for pipeline in org.pipelines.values():
         team = org.teams[pipeline.team]
-        owners = tuple(c.name for c in (builder.contact(pipeline.primary), builder.contact(pipeline.secondary)) if c)
+        owners = (builder.contact(pipeline.primary).name, builder.contact(pipeline.secondary).name)
         link = PageLink(pipeline_stem(pipeline.id), pipeline.name, "pipeline", team.id, team.name, owners, pipeline.tier)
         pipeline_links.append(link)
         links_by_team.setdefault(team.id, []).append(link)
@@ -303,7 +304,7 @@ def build_site(
     catalog_of: dict[str, CatalogFile] = {}
     for catalog in org.catalogs:
         team = org.teams[catalog.team]
-        lead = builder.contact(team.lead)
+        lead = builder.maybe(team.lead)
         for service in catalog.services:
             catalog_of[service.id] = catalog
             link = PageLink(
@@ -326,8 +327,6 @@ def build_site(
         team = org.teams[pipeline.team]
         stem = pipeline_stem(pipeline.id)
         escalation, page_now = builder.escalation(pipeline)
-        primary, secondary = builder.contact(pipeline.primary), builder.contact(pipeline.secondary)
-        assert primary is not None and secondary is not None
         pipeline_pages.append(
             PipelinePage(
                 stem=stem,
@@ -335,9 +334,9 @@ def build_site(
                 pipeline=pipeline,
                 team=team,
                 tier=tier_policy(org, pipeline),
-                primary=primary,
-                secondary=secondary,
-                lead=builder.contact(team.lead),
+                primary=builder.contact(pipeline.primary),
+                secondary=builder.contact(pipeline.secondary),
+                lead=builder.maybe(team.lead),
                 slack_channel=pipeline.slack_channel or team.slack_channel,
                 escalation=escalation,
                 page_now=page_now,
@@ -355,7 +354,7 @@ def build_site(
         stem = service_stem(service.id)
         oncall = tuple(builder.oncall_by_team.get(team.id, ()))
         steps = tuple(
-            ServiceStep(step, builder.contact(step.person), next((row for row in oncall if row.rotation == step.rotation), None))
+            ServiceStep(step, builder.maybe(step.person), next((row for row in oncall if row.rotation == step.rotation), None))
             for step in catalog.escalation
         )
         service_pages.append(
@@ -365,7 +364,7 @@ def build_site(
                 service=service,
                 catalog=catalog,
                 team=team,
-                lead=builder.contact(team.lead),
+                lead=builder.maybe(team.lead),
                 stakeholders=service.stakeholders or catalog.stakeholders,
                 escalation=steps,
                 oncall=oncall,
@@ -387,7 +386,7 @@ def build_site(
         offered = catalogs.get(team.id)
         sections[team.id] = TeamSection(
             team=team,
-            lead=builder.contact(team.lead),
+            lead=builder.maybe(team.lead),
             oncall=tuple(builder.oncall_by_team.get(team.id, ())),
             catalog=offered,
             pagerduty=_pagerduty(offered),

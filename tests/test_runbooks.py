@@ -235,10 +235,14 @@ def test_links_between_notes_lead_to_rendered_pages() -> None:
     )
 
 
-def test_raw_html_in_a_note_is_shown_as_text(site: Site) -> None:
+def test_notes_in_html_escape_raw_html_and_link_bare_addresses() -> None:
     from opsctl.runbooks.notes import to_html
 
     assert "<script>" not in to_html("Hi <script>alert(1)</script>\n")
+    assert to_html("Lag: https://grafana.example.com/d/lag. Code: `https://x.example` and [y](https://y.example)\n") == (
+        '<p>Lag: <a href="https://grafana.example.com/d/lag">https://grafana.example.com/d/lag</a>. '
+        'Code: <code>https://x.example</code> and <a href="https://y.example">y</a></p>\n'
+    )
 
 
 @pytest.mark.parametrize(

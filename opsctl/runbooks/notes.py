@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 _LINK = re.compile(r"(\]\()(?!<)([^)\s]+)")
 """An inline link's destination: ``](target`` (destinations in angle brackets are left alone)."""
@@ -86,6 +87,39 @@ def relink(text: str, note_path: str, note_pages: Mapping[str, str], url: Callab
 
 
 def to_html(text: str) -> str:
-    """CommonMark (with tables) to HTML; raw HTML is escaped."""
-    html: str = _markdown().render(text)
+    """CommonMark (with tables) to HTML; raw HTML is escaped, bare web addresses become links."""
+    md = _markdown()
+    tokens = md.parse(text)
+    for block in tokens:
+        if block.type == "inline" and block.children:
+            block.children = _autolinked(block.children)
+    html: str = md.renderer.render(tokens, md.options, {})
     return html
+
+
+_URL = re.compile(r"https?://[^\s<>()\[\]]*[^\s<>()\[\].,;:!?'\"]")
+"""A bare web address, without the punctuation that ends a sentence."""
+
+
+def _autolinked(children: list[Token]) -> list[Token]:
+    """Inline tokens with each bare web address in plain text made a link, as git hosts show them."""
+    from markdown_it.token import Token
+
+    out: list[Token] = []
+    in_link = 0
+    for token in children:
+        in_link += {"link_open": 1, "link_close": -1}.get(token.type, 0)
+        if token.type != "text" or in_link or not _URL.search(token.content):
+            out.append(token)
+            continue
+        position = 0
+        for match in _URL.finditer(token.content):
+            if match.start() > position:
+                out.append(Token("text", "", 0, content=token.content[position : match.start()]))
+            out.append(Token("link_open", "a", 1, attrs={"href": match.group(0)}))
+            out.append(Token("text", "", 0, content=match.group(0)))
+            out.append(Token("link_close", "a", -1))
+            position = match.end()
+        if position < len(token.content):
+            out.append(Token("text", "", 0, content=token.content[position:]))
+    return out

@@ -16,7 +16,7 @@ from opsctl.loader import CATALOG_DIR, OWNERSHIP, ROTATIONS_DIR, RUNBOOKS_DIR, M
 TRACKED = (OWNERSHIP, ROTATIONS_DIR, CATALOG_DIR, RUNBOOKS_DIR)
 
 
-def _git(root: Path, *args: str, stdin: bytes | None = None) -> bytes:
+def run_git(root: Path, *args: str, stdin: bytes | None = None) -> bytes:
     try:
         done = subprocess.run(["git", "-C", str(root), *args], input=stdin, capture_output=True, check=False)
     except FileNotFoundError:
@@ -29,7 +29,7 @@ def _git(root: Path, *args: str, stdin: bytes | None = None) -> bytes:
 
 def is_repository(root: Path) -> bool:
     try:
-        return _git(root, "rev-parse", "--is-inside-work-tree").strip() == b"true"
+        return run_git(root, "rev-parse", "--is-inside-work-tree").strip() == b"true"
     except GitError:
         return False
 
@@ -37,7 +37,7 @@ def is_repository(root: Path) -> bool:
 def short(root: Path, revision: str) -> str:
     """An abbreviated commit id for ``revision``, for headings."""
     try:
-        return _git(root, "rev-parse", "--short", revision).decode().strip()
+        return run_git(root, "rev-parse", "--short", revision).decode().strip()
     except GitError:
         return revision
 
@@ -46,15 +46,15 @@ def default_base(root: Path) -> str:
     """The merge base of HEAD with the default branch, else HEAD."""
     candidates = []
     with contextlib.suppress(GitError):
-        candidates.append(_git(root, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD").decode().strip())
+        candidates.append(run_git(root, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD").decode().strip())
     candidates += ["origin/main", "origin/master", "main", "master"]
     for branch in candidates:
         try:
-            _git(root, "rev-parse", "--verify", "--quiet", f"{branch}^{{commit}}")
+            run_git(root, "rev-parse", "--verify", "--quiet", f"{branch}^{{commit}}")
         except GitError:
             continue
         try:
-            return _git(root, "merge-base", "HEAD", branch).decode().strip()
+            return run_git(root, "merge-base", "HEAD", branch).decode().strip()
         except GitError:
             continue
     return "HEAD"
@@ -65,15 +65,15 @@ def files_at(root: Path, revision: str) -> MemoryFiles:
     if not is_repository(root):
         raise GitError(f"{root} is not inside a git repository: opsctl diff compares against a git revision")
     try:
-        commit = _git(root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}").decode().strip()
+        commit = run_git(root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}").decode().strip()
     except GitError:
         raise GitError(f"unknown revision {revision!r}") from None
-    prefix = _git(root, "rev-parse", "--show-prefix").decode().strip()
-    listing = _git(root, "ls-tree", "-r", "-z", "--name-only", "--full-tree", commit, "--", *(prefix + p for p in TRACKED))
+    prefix = run_git(root, "rev-parse", "--show-prefix").decode().strip()
+    listing = run_git(root, "ls-tree", "-r", "-z", "--name-only", "--full-tree", commit, "--", *(prefix + p for p in TRACKED))
     paths = [p for p in listing.decode().split("\0") if p]
     if not paths:
         return MemoryFiles({})
-    batch = _git(root, "cat-file", "--batch", stdin="".join(f"{commit}:{p}\n" for p in paths).encode())
+    batch = run_git(root, "cat-file", "--batch", stdin="".join(f"{commit}:{p}\n" for p in paths).encode())
     files: dict[str, bytes | str] = {}
     offset = 0
     for path in paths:

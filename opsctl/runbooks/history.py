@@ -21,8 +21,7 @@ from pathlib import Path
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from opsctl.errors import GitError
-from opsctl.gitfiles import _git as run_git
-from opsctl.gitfiles import is_repository
+from opsctl.gitfiles import is_repository, run_git
 from opsctl.loader import OWNERSHIP, LoadResult
 from opsctl.runbooks.pages import note_paths, pipeline_stem, service_stem
 
@@ -106,10 +105,10 @@ def last_changed(root: Path, spans: Mapping[str, Sequence[Span]]) -> dict[str, d
     whole_files = sorted({span.path for places in spans.values() for span in places if not span.first})
     blamed = {}
     for path in line_files:
-        output = _git(root, "blame", "--porcelain", "--", path)
+        output = _git_text(root, "blame", "--porcelain", "--", path)
         if output is not None:
             blamed[path] = parse_blame(output)
-    latest = parse_log(_git(root, "log", "--format=%x00%cs", "--name-only", "--relative", "--", *whole_files) or "")
+    latest = parse_log(_git_text(root, "log", "--format=%x00%cs", "--name-only", "--relative", "--", *whole_files) or "")
     return combine(spans, blamed, latest)
 
 
@@ -153,7 +152,7 @@ def parse_log(output: str) -> dict[str, date]:
     return latest
 
 
-def _git(root: Path, *args: str) -> str | None:
+def _git_text(root: Path, *args: str) -> str | None:
     """Standard output of a git command run in ``root``, or None when it fails (an untracked file, say)."""
     try:
         return run_git(root, *args).decode("utf-8", errors="replace")

@@ -40,7 +40,9 @@ def main() -> None:
     env = os.environ | {"OPSCTL_CACHE_DIR": str(WORK / "cache")}
     time_command([OPSCTL, "--root", str(ROOT), "whoisoncall"], 2, env)  # warm the holiday cache
     bare = report("python -c pass", time_command([PYTHON, "-c", "pass"], args.runs))
-    table = report("opsctl whoisoncall (table), example org", time_command([OPSCTL, "--root", str(ROOT), "whoisoncall"], args.runs, env))
+    table = report(
+        "opsctl whoisoncall (table), example org", time_command([OPSCTL, "--root", str(ROOT), "whoisoncall"], args.runs, env)
+    )
     as_json = report(
         "opsctl whoisoncall --format json, example org",
         time_command([OPSCTL, "--root", str(ROOT), "whoisoncall", "--format", "json"], args.runs, env),
@@ -52,7 +54,10 @@ def main() -> None:
     os.environ["OPSCTL_CACHE_DIR"] = str(WORK / "cache")
     resolve_year(str(large))  # fill the holiday cache
     best = min((resolve_year(str(large)) for _ in range(3)), key=lambda r: r[1])
-    print(f"large org: load {best[0] * 1000:.0f} ms, a full year of 50 rotations resolved in {best[1] * 1000:.0f} ms ({best[2]} slots)")
+    print(
+        f"large org: load {best[0] * 1000:.0f} ms, "
+        f"a full year of 50 rotations resolved in {best[1] * 1000:.0f} ms ({best[2]} slots)"
+    )
 
 
 if __name__ == "__main__":

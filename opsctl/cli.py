@@ -26,6 +26,9 @@ COMMANDS: dict[str, str] = {
     "schedule": "opsctl.commands.oncall:schedule_command",
     "explain": "opsctl.commands.oncall:explain_command",
     "fairness": "opsctl.commands.oncall:fairness_command",
+    "sync": "opsctl.commands.sync:sync_group",
+    "notify": "opsctl.commands.sync:notify_group",
+    "doctor": "opsctl.commands.sync:doctor_command",
 }
 """Command name → ``module:attribute`` of its click command."""
 

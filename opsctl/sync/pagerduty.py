@@ -286,6 +286,10 @@ def _desired_layer_text(layer: LayerSpec, zone: str, as_of: datetime) -> str:
     )
 
 
+def _rule_text(targets: list[str], minutes: int) -> str:
+    return f"{', '.join(targets)} (escalates after {minutes}m)"
+
+
 def _override_text(person: str, start: datetime, end: datetime, zone: str) -> str:
     return f"{person} from {_local(start, zone)} to {_local(end, zone)}"
 
@@ -659,7 +663,7 @@ class _Differ:
         view: dict[str, Value] = {
             "name": spec.name,
             "description": spec.description,
-            "rules": [f"{', '.join(texts)}, then after {minutes}m" for minutes, _, texts in rules],
+            "rules": [_rule_text(texts, minutes) for minutes, _, texts in rules],
         }
         body = {
             "type": "escalation_policy",
@@ -677,11 +681,13 @@ class _Differ:
             "name": remote.name,
             "description": human_text(remote.description),
             "rules": [
-                ", ".join(
-                    self.people.ref("schedule", i) if kind == "schedule" else f"user {self.people.person(i)}"
-                    for kind, i in r.targets
+                _rule_text(
+                    [
+                        self.people.ref("schedule", i) if kind == "schedule" else f"user {self.people.person(i)}"
+                        for kind, i in r.targets
+                    ],
+                    r.delay_minutes,
                 )
-                + f", then after {r.delay_minutes}m"
                 for r in remote.rules
             ],
         }

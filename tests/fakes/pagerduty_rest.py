@@ -104,6 +104,7 @@ class PagerDutyFake(FakeService):
             self.faults.clear()
             if tokens is not None:
                 self.tokens = set(tokens)
+            self._ids = itertools.count(1)
             self.users.clear()
             for email, name in (users or {}).items():
                 self.add_user(email, name)

@@ -126,7 +126,10 @@ def check_slack(config: VendorConfig, org: Org) -> tuple[list[Check], list[Missi
             checks.extend(Check("Slack", False, f"missing scope: {item}") for item in lacking)
         else:
             checks.append(Check("Slack", True, f"the token holds every scope opsctl uses ({len(scopes)} scopes)"))
-    missing = []
+    missing: list[Missing] = []
+    if not scopes & {"users:read.email"}:
+        checks.append(Check("Slack", False, "cannot look people up without the users:read.email scope"))
+        return checks, missing
     for person in org.people.values():
         try:
             if person.slack_id:
@@ -140,8 +143,6 @@ def check_slack(config: VendorConfig, org: Org) -> tuple[list[Check], list[Missi
             if error in ("users_not_found", "user_not_found"):
                 how = f"slack_id {person.slack_id} is not a user" if person.slack_id else "no user has this email"
                 missing.append(Missing("Slack", person.id, f"{_label(person)}: {how}"))
-            elif error == "missing_scope":
-                break  # reported above
             else:
                 raise
     return checks, missing

@@ -48,6 +48,8 @@ if TYPE_CHECKING:
     from pagerduty import RestApiV2Client
 
 INTEGRATION_TYPE = "events_api_v2_inbound_integration"
+OVERRIDES_PER_REQUEST = 100
+"""PagerDuty takes several overrides in one request; batches stay modest so that one refusal costs little."""
 LEDGER = "overrides"
 """The marker extra of a schedule that lists the fingerprints of the overrides opsctl made."""
 
@@ -815,7 +817,11 @@ def apply(client: RestApiV2Client, plan: Plan, *, progress: Progress = QUIET) ->
         batch = [change]
         if change.kind == "override" and change.action == "create":
             # PagerDuty takes a schedule's new overrides in one request
-            while i + len(batch) < len(changes) and changes[i + len(batch)].kind == "override":
+            while (
+                i + len(batch) < len(changes)
+                and len(batch) < OVERRIDES_PER_REQUEST
+                and changes[i + len(batch)].kind == "override"
+            ):
                 following = changes[i + len(batch)]
                 if following.action != "create" or following.request["schedule"] != change.request["schedule"]:
                     break

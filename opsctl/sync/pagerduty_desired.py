@@ -227,7 +227,7 @@ def rotation_schedules(org: Org, engine: Engine, rotation: Rotation, now: dateti
                 )
             )
         assignments = [_slot_assignment(slot, role, roster) for slot in slots]
-        overrides = to_overrides(a for a in assignments if a is not None)
+        overrides = _within(to_overrides(a for a in assignments if a is not None), until)
         out.append(
             ScheduleSpec(
                 schedule_key(rotation.id, role),
@@ -240,6 +240,11 @@ def rotation_schedules(org: Org, engine: Engine, rotation: Rotation, now: dateti
             )
         )
     return out
+
+
+def _within(overrides: list[OverrideSpec], until: datetime) -> list[OverrideSpec]:
+    """The overrides that begin within the horizon: those a read of the horizon finds again."""
+    return [o for o in overrides if o.start < until]
 
 
 def _slot_assignment(slot: Slot, role: str, roster: Roster) -> Assignment | None:
@@ -293,7 +298,7 @@ def owner_schedules(org: Org, engine: Engine, pipeline: Pipeline, now: datetime,
                 "Kept by opsctl from the ops repository: change the YAML, not this schedule.",
                 person.timezone,
                 (layer,),
-                tuple(to_overrides(assignments)),
+                tuple(_within(to_overrides(assignments), until)),
             )
         )
     return out

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from werkzeug import Request
 
-from tests.fakes.base import FakeService, Recorded
+from tests.fakes.base import FakeService, Fault, Recorded
 from tests.fakes.specs import check_pagerduty
 
 Answer = tuple[int, Any, dict[str, str]]
@@ -93,6 +94,8 @@ class PagerDutyFake(FakeService):
         """schedule id → override id → override, times as UTC datetimes."""
         self.policies: dict[str, dict[str, Any]] = {}
         self.services: dict[str, dict[str, Any]] = {}
+        self.fail_after: list[Fault] = []
+        """Faults that answer *after* the request was served, as when a server fails between commit and reply."""
         self.page_limit = 100
         """The largest page the fake serves, as PagerDuty caps ``limit``."""
 
@@ -102,6 +105,7 @@ class PagerDutyFake(FakeService):
             self.requests.clear()
             self.rejected.clear()
             self.faults.clear()
+            self.fail_after.clear()
             if tokens is not None:
                 self.tokens = set(tokens)
             self._ids = itertools.count(1)
@@ -165,12 +169,18 @@ class PagerDutyFake(FakeService):
 
     def handle(self, recorded: Recorded, request: Request) -> Answer:
         try:
-            return self._serve(recorded, request)
+            answer = self._serve(recorded, request)
         except Exception as exc:  # a bug in the fake must fail the test, not pass for a server error
             import traceback
 
             self.reject(recorded, "fake crashed: " + "".join(traceback.format_exception(exc))[-800:])
             return 500, {"error": {"message": "fake crashed", "code": 0}}, {}
+        for fault in self.fail_after:
+            if fault.times > 0 and answer[0] < 300 and fault.match(recorded):
+                # the request was served (its change is made) but the answer is lost: a 5xx after the commit
+                fault.times -= 1
+                return fault.status, json.loads(fault.body), fault.headers
+        return answer
 
     def _serve(self, recorded: Recorded, request: Request) -> Answer:
         token = recorded.headers.get("authorization", "")
@@ -198,18 +208,16 @@ class PagerDutyFake(FakeService):
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _page(self, wrapper: str, rows: list[dict[str, Any]], query: dict[str, list[str]]) -> tuple[int, Any]:
+    def _page(self, wrapper: str, rows: list[dict[str, Any]], query: dict[str, list[str]], render: Any = None) -> tuple[int, Any]:
+        """One page of ``rows`` (stored objects, sorted by name, filtered by ``query``), each rendered by ``render``."""
+        text = query.get("query", [""])[0].lower()
+        if text:
+            rows = [row for row in rows if text in str(row.get("name", "")).lower() or text in str(row.get("email", "")).lower()]
         limit = min(int(query.get("limit", ["25"])[0]), self.page_limit)
         offset = int(query.get("offset", ["0"])[0])
-        page = rows[offset : offset + limit]
+        page = [render(row) if render else row for row in rows[offset : offset + limit]]
         total = len(rows) if query.get("total", ["false"])[0] == "true" else None
         return 200, {wrapper: page, "limit": limit, "offset": offset, "more": offset + limit < len(rows), "total": total}
-
-    def _filter(self, rows: list[dict[str, Any]], query: dict[str, list[str]], *fields: str) -> list[dict[str, Any]]:
-        text = query.get("query", [""])[0].lower()
-        if not text:
-            return rows
-        return [row for row in rows if any(text in str(row.get(f, "")).lower() for f in fields)]
 
     def _user_ref(self, ref: Any) -> str:
         if not isinstance(ref, dict) or ref.get("type") not in ("user_reference", "user") or ref.get("id") not in self.users:
@@ -237,8 +245,8 @@ class PagerDutyFake(FakeService):
         return 200, {"abilities": ["teams", "read_only_users", "urgencies"]}
 
     def r_list_users(self, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
-        rows = [u | {"self": f"{self.url_base}/users/{u['id']}"} for u in sorted(self.users.values(), key=lambda u: u["name"])]
-        return self._page("users", self._filter(rows, query, "name", "email"), query)
+        rows = sorted(self.users.values(), key=lambda u: u["name"])
+        return self._page("users", rows, query, lambda u: u | {"self": f"{self.url_base}/users/{u['id']}"})
 
     def r_get_user(self, query: dict[str, list[str]], body: Any, id: str) -> tuple[int, Any]:
         if id not in self.users:
@@ -298,11 +306,6 @@ class PagerDutyFake(FakeService):
             "time_zone": zone,
             "self": f"{self.url_base}/schedules/{schedule['id']}",
             "html_url": f"https://example.pagerduty.com/schedules/{schedule['id']}",
-            "escalation_policies": [
-                {"id": p["id"], "type": "escalation_policy_reference", "summary": p["name"]}
-                for p in self.policies.values()
-                if any(t["id"] == schedule["id"] for rule in p["escalation_rules"] for t in rule["targets"])
-            ],
         }
         if layers:
             out["schedule_layers"] = [
@@ -327,8 +330,8 @@ class PagerDutyFake(FakeService):
 
     def r_list_schedules(self, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
         with_layers = "schedule_layers" in query.get("include[]", [])
-        rows = [self._schedule_out(s, layers=with_layers) for s in sorted(self.schedules.values(), key=lambda s: s["name"])]
-        return self._page("schedules", self._filter(rows, query, "name"), query)
+        rows = sorted(self.schedules.values(), key=lambda s: s["name"])
+        return self._page("schedules", rows, query, lambda s: self._schedule_out(s, layers=with_layers))
 
     def r_create_schedule(self, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
         schedule = self._schedule_in(body, None)
@@ -457,8 +460,8 @@ class PagerDutyFake(FakeService):
         return self.policies[policy_id]
 
     def r_list_policies(self, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
-        rows = [self._policy_out(p) for p in sorted(self.policies.values(), key=lambda p: p["name"])]
-        return self._page("escalation_policies", self._filter(rows, query, "name"), query)
+        rows = sorted(self.policies.values(), key=lambda p: p["name"])
+        return self._page("escalation_policies", rows, query, self._policy_out)
 
     def r_create_policy(self, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
         policy = self._policy_in(body, None)
@@ -533,8 +536,8 @@ class PagerDutyFake(FakeService):
 
     def r_list_services(self, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
         full = "integrations" in query.get("include[]", [])
-        rows = [self._service_out(s, integrations=full) for s in sorted(self.services.values(), key=lambda s: s["name"])]
-        return self._page("services", self._filter(rows, query, "name"), query)
+        rows = sorted(self.services.values(), key=lambda s: s["name"])
+        return self._page("services", rows, query, lambda s: self._service_out(s, integrations=full))
 
     def r_create_service(self, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
         service = self._service_in(body, None)

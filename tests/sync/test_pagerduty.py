@@ -267,3 +267,35 @@ def test_services_per_team(pd_fake: PagerDutyFake) -> None:
     plan, _ = pd_sync(pd_fake, org)
     assert managed_counts(pd_fake) == {"schedules": 10, "policies": 5, "services": 5, "integrations": 5}
     assert not any("owner" in c.key for c in plan.changes)
+
+
+@pytest.mark.parametrize(
+    "later",
+    [timedelta(hours=12), timedelta(days=33, hours=7, minutes=41), timedelta(days=125, hours=1, minutes=30)],
+    ids=["monday-noon", "christmas-week", "dst-weekend"],
+)
+def test_a_second_apply_writes_nothing_at_any_instant(pd_fake: PagerDutyFake, later: timedelta) -> None:
+    # overrides reach past the horizon, begin before now, are cut by working hours and DST:
+    # whatever the instant, what the first apply made is what the second plan wants
+    pd_sync(pd_fake, now=NOW + later)
+    pd_fake.reset_counts()
+    plan, writes = pd_sync(pd_fake, now=NOW + later)
+    assert plan.changes == () and not plan.drift
+    assert writes == pd_fake.writes() == 0
+    # and a run a few minutes later changes nothing either (the ongoing overrides still match)
+    assert pd_plan(pd_fake, now=NOW + later + timedelta(minutes=7)).changes == ()
+
+
+def test_a_create_whose_answer_is_lost_is_found_again_not_made_twice(pd_fake: PagerDutyFake) -> None:
+    # PagerDuty made the policy, then answered 502: the next run finds it by its marker
+    pd_fake.fail_after.append(Fault(502, lambda r: r.method == "POST" and r.path == "/escalation_policies", body='{"error": {}}'))
+    with pytest.raises(ServiceError, match="PagerDuty answered 502 to POST /escalation_policies"):
+        pd_sync(pd_fake)
+    [made] = [read_marker(p["description"]) for p in pd_fake.policies.values()]
+    assert made is not None
+    plan, _ = pd_sync(pd_fake)
+    assert [c.action for c in plan.changes if c.key == made.key] == []
+    assert made.key in plan.in_sync
+    assert managed_counts(pd_fake) == {"schedules": 20, "policies": 10, "services": 10, "integrations": 10}
+    assert len({p["name"] for p in pd_fake.policies.values()}) == 10
+    assert pd_plan(pd_fake).changes == ()

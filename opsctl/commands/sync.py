@@ -8,7 +8,7 @@ renders the result. The plan goes to stdout; progress and summaries to stderr.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,6 +56,21 @@ def _emit_plan(plan: Plan, fmt: str, command: str, applied: dict[str, int] | Non
     else:
         hint = "" if applied is not None else f"Run `opsctl {command} --apply` to make these changes."
         click.echo(render_text(plan, apply_hint=hint), nl=False)
+
+
+def _show_and_apply(plan: Plan, *, fmt: str, do_apply: bool, command: str, apply: Callable[[], int]) -> dict[str, int] | None:
+    """Print the plan (text before any write, so it is seen even if the apply fails), apply it
+    with ``--apply`` (``apply`` returns the number of writes), then print JSON if asked."""
+    if fmt == "text":
+        _emit_plan(plan, fmt, command, {} if do_apply else None)
+    applied = None
+    if do_apply:
+        writes = apply() if plan.changes else 0
+        applied = plan.summary() | {"writes": writes}
+        click.echo(f"opsctl {command}: applied, {writes} write(s)", err=True)
+    if fmt == "json":
+        _emit_plan(plan, fmt, command, applied)
+    return applied
 
 
 def _finish(plan: Plan, *, check: bool, do_apply: bool) -> None:
@@ -110,15 +125,13 @@ def sync_pagerduty_command(do_apply: bool, check: bool, fmt: str, routing_keys_o
         desired = desired_pagerduty(org, rt.engine(org), now)
         actual = pagerduty.fetch_actual(client, since=now, until=desired.until, progress=progress)
         plan = pagerduty.diff(desired, actual)
-        if fmt == "text":
-            _emit_plan(plan, fmt, "sync pagerduty", {} if do_apply else None)
-        applied = None
-        if do_apply:
-            writes = pagerduty.apply(client, plan, progress=progress).writes if plan.changes else 0
-            applied = plan.summary() | {"writes": writes}
-            click.echo(f"opsctl sync pagerduty: applied, {writes} write(s)", err=True)
-        if fmt == "json":
-            _emit_plan(plan, fmt, "sync pagerduty", applied)
+        applied = _show_and_apply(
+            plan,
+            fmt=fmt,
+            do_apply=do_apply,
+            command="sync pagerduty",
+            apply=lambda: pagerduty.apply(client, plan, progress=progress).writes,
+        )
         if routing_keys_out is not None:
             # after writes, read the services again: the integrations just made carry the new keys
             services = pagerduty.fetch_services(client) if applied and applied["writes"] else actual.services
@@ -164,15 +177,9 @@ def sync_slack_command(do_apply: bool, check: bool, fmt: str, at: str | None) ->
         desired = slack.desired_slack(org, rt.engine(org), now)
         actual = slack.fetch_actual(client, desired, progress=progress)
         plan = slack.diff(desired, actual)
-        if fmt == "text":
-            _emit_plan(plan, fmt, "sync slack", {} if do_apply else None)
-        applied = None
-        if do_apply:
-            writes = slack.apply(client, plan, progress=progress) if plan.changes else 0
-            applied = plan.summary() | {"writes": writes}
-            click.echo(f"opsctl sync slack: applied, {writes} write(s)", err=True)
-        if fmt == "json":
-            _emit_plan(plan, fmt, "sync slack", applied)
+        _show_and_apply(
+            plan, fmt=fmt, do_apply=do_apply, command="sync slack", apply=lambda: slack.apply(client, plan, progress=progress)
+        )
     _finish(plan, check=check, do_apply=do_apply)
 
 

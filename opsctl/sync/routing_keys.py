@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opsctl.sync.marker import read_marker
-from opsctl.sync.pagerduty import RemoteService, opsctl_integration
+from opsctl.sync.pagerduty_actual import RemoteService, opsctl_integration
 from opsctl.sync.pagerduty_desired import PagerDutyDesired
 from opsctl.sync.plan import Notice
 

@@ -142,6 +142,7 @@ class RemoteGroup:
     name: str
     description: str
     users: tuple[str, ...]
+    disabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -204,8 +205,10 @@ def fetch_actual(client: WebClient, desired: SlackDesired, *, progress: Progress
             str(g.get("name") or ""),
             str(g.get("description") or ""),
             tuple(str(u) for u in g.get("users") or []),
+            bool(g.get("date_delete")),
         )
-        for g in client.usergroups_list(include_users=True).get("usergroups") or []
+        # disabled groups too: their handles are taken, and a disabled group of opsctl's is news
+        for g in client.usergroups_list(include_users=True, include_disabled=True).get("usergroups") or []
     )
     channels = tuple(list_channels(client)) if desired.topics else ()
     return SlackActual(users, groups, channels)
@@ -252,6 +255,15 @@ def diff(desired: SlackDesired, actual: SlackActual) -> Plan:
                     spec.key,
                     f"user group @{spec.handle} ({remote.id}) exists and opsctl did not create it; opsctl leaves it alone: "
                     f"rename its handle, or add the line `opsctl:managed key={spec.key}` to its description",
+                )
+            )
+            continue
+        if remote is not None and remote.disabled:
+            notices.append(
+                Notice(
+                    "drift",
+                    spec.key,
+                    f"user group @{spec.handle} ({remote.id}) is disabled in Slack; enable it to let opsctl keep it",
                 )
             )
             continue

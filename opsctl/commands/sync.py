@@ -58,14 +58,22 @@ def _emit_plan(plan: Plan, fmt: str, command: str, applied: dict[str, int] | Non
         click.echo(render_text(plan, apply_hint=hint), nl=False)
 
 
-def _show_and_apply(plan: Plan, *, fmt: str, do_apply: bool, command: str, apply: Callable[[], int]) -> dict[str, int] | None:
+def _show_and_apply(
+    plan: Plan, *, fmt: str, do_apply: bool, command: str, apply: Callable[[Progress], int]
+) -> dict[str, int] | None:
     """Print the plan (text before any write, so it is seen even if the apply fails), apply it
-    with ``--apply`` (``apply`` returns the number of writes), then print JSON if asked."""
+    with ``--apply`` (``apply`` returns the number of writes), then print JSON if asked.
+
+    Progress shows only while the network is busy, so it never mixes with the plan's lines.
+    """
     if fmt == "text":
         _emit_plan(plan, fmt, command, {} if do_apply else None)
     applied = None
     if do_apply:
-        writes = apply() if plan.changes else 0
+        writes = 0
+        if plan.changes:
+            with progress_display() as progress:
+                writes = apply(progress)
         applied = plan.summary() | {"writes": writes}
         click.echo(f"opsctl {command}: applied, {writes} write(s)", err=True)
     if fmt == "json":
@@ -121,16 +129,17 @@ def sync_pagerduty_command(do_apply: bool, check: bool, fmt: str, routing_keys_o
     org = rt.org()
     config = VendorConfig.from_env()
     client = rest_client(config)
-    with service_errors(config), progress_display() as progress:
+    with service_errors(config):
         desired = desired_pagerduty(org, rt.engine(org), now)
-        actual = pagerduty.fetch_actual(client, since=now, until=desired.until, progress=progress)
+        with progress_display() as progress:
+            actual = pagerduty.fetch_actual(client, since=now, until=desired.until, progress=progress)
         plan = pagerduty.diff(desired, actual)
         applied = _show_and_apply(
             plan,
             fmt=fmt,
             do_apply=do_apply,
             command="sync pagerduty",
-            apply=lambda: pagerduty.apply(client, plan, progress=progress).writes,
+            apply=lambda progress: pagerduty.apply(client, plan, progress=progress).writes,
         )
         if routing_keys_out is not None:
             # after writes, read the services again: the integrations just made carry the new keys
@@ -173,12 +182,17 @@ def sync_slack_command(do_apply: bool, check: bool, fmt: str, at: str | None) ->
     org = rt.org()
     config = VendorConfig.from_env()
     client = slack_client(config)
-    with service_errors(config), progress_display() as progress:
+    with service_errors(config):
         desired = slack.desired_slack(org, rt.engine(org), now)
-        actual = slack.fetch_actual(client, desired, progress=progress)
+        with progress_display() as progress:
+            actual = slack.fetch_actual(client, desired, progress=progress)
         plan = slack.diff(desired, actual)
         _show_and_apply(
-            plan, fmt=fmt, do_apply=do_apply, command="sync slack", apply=lambda: slack.apply(client, plan, progress=progress)
+            plan,
+            fmt=fmt,
+            do_apply=do_apply,
+            command="sync slack",
+            apply=lambda progress: slack.apply(client, plan, progress=progress),
         )
     _finish(plan, check=check, do_apply=do_apply)
 

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from opsctl.errors import UsageError
 from opsctl.sync.marker import read_marker
 from opsctl.sync.pagerduty_actual import RemoteService, opsctl_integration
 from opsctl.sync.pagerduty_desired import PagerDutyDesired
@@ -79,7 +80,10 @@ def write_routing_keys(path: Path, content: dict[str, Any]) -> None:
     """Write ``content`` to ``path`` atomically, readable by its owner only (0600) from the first byte."""
     path = path.expanduser()
     folder = path.parent if str(path.parent) else Path(".")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    except OSError as exc:
+        raise UsageError(f"--routing-keys-out: cannot write {path}: {exc.strerror or exc}") from None
     try:
         os.fchmod(handle, 0o600)
         with os.fdopen(handle, "w", encoding="utf-8") as out:

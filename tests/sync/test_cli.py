@@ -134,6 +134,15 @@ def test_routing_keys_file(pd_fake: PagerDutyFake, monkeypatch: pytest.MonkeyPat
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
 
 
+def test_routing_keys_to_a_folder_that_does_not_exist(
+    pd_fake: PagerDutyFake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    cli_env(monkeypatch, pd=pd_fake)
+    result = run("sync", "pagerduty", *AT, "--routing-keys-out", str(tmp_path / "nowhere" / "keys.json"), root=REPO_ROOT)
+    assert result.exit_code == 2
+    assert result.stderr.endswith("keys.json: No such file or directory\n")
+
+
 def test_routing_keys_before_anything_exists_says_what_is_missing(
     pd_fake: PagerDutyFake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

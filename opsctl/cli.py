@@ -28,6 +28,9 @@ COMMANDS: dict[str, str] = {
     "fairness": "opsctl.commands.oncall:fairness_command",
     "diff": "opsctl.commands.diff:diff_command",
     "runbooks": "opsctl.commands.runbooks:runbooks_group",
+    "sync": "opsctl.commands.sync:sync_group",
+    "notify": "opsctl.commands.sync:notify_group",
+    "doctor": "opsctl.commands.sync:doctor_command",
 }
 """Command name → ``module:attribute`` of its click command."""
 

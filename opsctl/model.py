@@ -110,6 +110,18 @@ class EscalationDelays:
 
 
 @dataclass(frozen=True)
+class PagerDutySettings:
+    """How `opsctl sync pagerduty` lays out the org in PagerDuty."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = _SCHEMA_CONFIG
+
+    service_per: Literal["pipeline", "team"] = "pipeline"
+    """`pipeline`: a service and escalation policy per pipeline, and one per team for unmatched alerts; `team`: one per team."""
+    horizon: Duration = timedelta(weeks=12)
+    """How far ahead schedule overrides (swaps, reduced duty, time off, overrides) are written."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Org-wide settings."""
 
@@ -127,6 +139,8 @@ class Settings:
     """Delays between the steps of a pipeline's escalation chain."""
     horizon: Duration = timedelta(days=90)
     """How far ahead validate checks on-call coverage."""
+    pagerduty: PagerDutySettings = field(default_factory=PagerDutySettings)
+    """How `opsctl sync pagerduty` lays out PagerDuty."""
 
 
 @dataclass(frozen=True)

@@ -244,3 +244,11 @@ class SlackFake(FakeService):
             message["metadata"] = args["metadata"]
         channel.messages.append(message)
         return {"channel": channel.id, "ts": ts, "message": message}
+
+    def m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        # added for `opsctl doctor`, which checks the slack_id a person gives
+        user = str(args.get("user") or "")
+        email = next((e for e, uid in self.users.items() if uid == user), None)
+        if email is None:
+            return {"ok": False, "error": "user_not_found"}
+        return {"user": {"id": user, "deleted": False, "profile": {"email": email}}}

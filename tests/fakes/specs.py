@@ -42,7 +42,26 @@ def pagerduty_openapi(which: str) -> Any:
     from openapi_core import Config, OpenAPI
 
     path = PAGERDUTY_REST if which == "rest" else PAGERDUTY_EVENTS
-    return OpenAPI.from_dict(json.loads(path.read_text("utf-8")), config=Config(spec_validator_cls=None))
+    document = json.loads(path.read_text("utf-8"))
+    if which == "rest":
+        document = writable_reference_ids(document)
+    return OpenAPI.from_dict(document, config=Config(spec_validator_cls=None))
+
+
+def writable_reference_ids(document: dict[str, Any]) -> dict[str, Any]:
+    """Correct one contradiction of PagerDuty's REST description, so that valid writes pass.
+
+    Every object and every reference composes a shared base (``Tag/allOf/0``) that marks
+    ``id`` and ``type`` read-only, while references require both (``Reference``:
+    ``required: [type, id]``) and create bodies require ``type`` (a schedule needs
+    ``type: schedule``). openapi-core enforces read-only in request bodies, so without this
+    every POST and PUT that names a user, schedule or policy would be rejected, unlike the
+    real API. Only those two flags change; every other check stays as published.
+    """
+    base = document["components"]["schemas"]["Tag"]["allOf"][0]["properties"]
+    for name in ("id", "type"):
+        base[name] = {k: v for k, v in base[name].items() if k != "readOnly"}
+    return document
 
 
 def check_pagerduty(

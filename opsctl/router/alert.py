@@ -1,0 +1,84 @@
+"""One shape for every source's alert: what matching, the outbox and delivery work on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["firing", "resolved"]
+
+
+@dataclass(frozen=True)
+class Identifiers:
+    """How an alert names what failed; matching tries them against each pipeline's ``alerts``."""
+
+    labels: dict[str, str] = field(default_factory=dict)
+    dag_id: str | None = None
+    dbt_job_id: str | None = None
+    expectation_suite: str | None = None
+    names: tuple[str, ...] = ()
+    """Pipeline ids or aliases the alert spells out (a `pipeline` label or field, a dbt job name)."""
+    team: str | None = None
+    """A team the sender named, for alerts that match no pipeline."""
+
+
+@dataclass(frozen=True)
+class Link:
+    href: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One notification about one failure (or its recovery), from one source."""
+
+    source: str
+    status: Status
+    summary: str
+    event_key: str
+    """Identity of this notification: a source's retry of it carries the same key (duplicate)."""
+    failure_key: str
+    """Identity of the failure across notifications: its trigger and its resolve share it."""
+    ids: Identifiers = field(default_factory=Identifiers)
+    severity: str | None = None
+    occurred_at: str | None = None
+    links: tuple[Link, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+    """Source facts for people reading the page: labels, annotations, exception, log URL."""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Alert:
+        ids = dict(data.get("ids") or {})
+        ids["names"] = tuple(ids.get("names") or ())
+        return cls(
+            source=data["source"],
+            status=data["status"],
+            summary=data["summary"],
+            event_key=data["event_key"],
+            failure_key=data["failure_key"],
+            ids=Identifiers(**ids),
+            severity=data.get("severity"),
+            occurred_at=data.get("occurred_at"),
+            links=tuple(Link(**link) for link in data.get("links") or ()),
+            details=dict(data.get("details") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What one request carries: alerts, or why there is nothing to route."""
+
+    alerts: tuple[Alert, ...] = ()
+    ignored: str = ""
+    """Non-empty when the request is valid but announces nothing to page (a dbt run that started)."""
+
+
+def digest(*parts: object) -> str:
+    """A short stable hash of ``parts``, for keys built from several fields."""
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]

@@ -1,0 +1,428 @@
+"""The delivery worker: sends what the outbox holds, until it is sent or a person must act.
+
+One dispatcher thread owns the worker's database connection. Each turn it records the
+outcomes of finished sends, picks the deliveries that are due, marks them in flight (one
+transaction for both) and hands them to a small thread pool of senders.
+
+- Order. A delivery waits while an earlier one with the same ``order_key`` is pending, so
+  a resolve never overtakes its trigger and a Slack reply finds the message it threads on.
+- Retries. A failed attempt is tried again after an exponential backoff with jitter
+  (``base · 2^(n-1)``, capped, half of it random), or after ``Retry-After`` when the service
+  sent one. The failure also pauses its target (a PagerDuty routing target, a Slack
+  channel or person) until then: while PagerDuty answers 503 one probe goes out per
+  backoff step instead of every queued page, and every queued page follows once a probe
+  succeeds. Attempts are counted per delivery; after ``max_attempts``, or at once for a
+  refusal a person must fix (no routing key, unknown channel), the delivery is kept as
+  *failed*, listed by ``opsctl alerts list --state failed`` and queued again by ``retry``.
+- Slack pacing. Slack allows about one message per second per channel; messages for a
+  channel (or person) that wait for their turn go out together as one digest.
+- Crashes. A delivery is marked in flight before it is sent. One still marked when a
+  worker starts was interrupted mid-send: PagerDuty events are sent again (the dedup key
+  makes that harmless) and Slack messages only if the channel does not already hold them.
+
+The worker runs in its own process under ``opsctl serve`` (so sending never competes with
+accepting for the interpreter lock), or in a thread for tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import queue
+import random
+import signal
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from opsctl.router.delivery import Delivery, Outcome, PagerDutySender, SlackSender
+from opsctl.router.outbox import connect
+from opsctl.router.routing_keys import RoutingKeyFile
+from opsctl.vendors.config import VendorConfig
+
+log = logging.getLogger("opsctl.router.worker")
+
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+"""Upper bounds (seconds) of the accepted → delivered histogram in /metrics."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    base: float = 1.0
+    """Seconds before the second attempt; each later one waits twice as long."""
+    cap: float = 300.0
+    """The longest wait between two attempts."""
+    max_attempts: int = 30
+    """Attempts before a delivery is kept as failed (about two hours with the defaults)."""
+
+    def delay(self, failures: int, rng: random.Random) -> float:
+        """Wait after the ``failures``-th failure in a row: exponential, capped, half jittered
+        so that many deliveries failing together do not retry in lockstep."""
+        raw: float = min(self.cap, self.base * 2.0 ** max(0, failures - 1))
+        return raw / 2 + rng.random() * raw / 2
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """Everything a worker needs; picklable, so a worker process can be started from it."""
+
+    db_path: Path
+    vendor: VendorConfig
+    routing_keys: Path | None
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    threads: int = 8
+    poll: float = 0.01
+    """Seconds between looks at the outbox when there is nothing to do."""
+    slack_pace: float = 1.0
+    """Seconds between two posts to one Slack channel or person."""
+    batch: int = 400
+
+
+@dataclass
+class _Group:
+    """What one send covers: a PagerDuty event, or one or more Slack posts to one target."""
+
+    pause_key: str
+    deliveries: list[Delivery]
+    thread_ts: str | None = None
+
+
+_SELECT = (
+    "SELECT d.id, d.alert_id, d.kind, d.action, d.target, d.order_key, d.body, d.attempts, d.created_at, d.in_flight"
+    " FROM deliveries d WHERE d.state = 'pending' AND d.next_at <= ? AND d.kind {kind}"
+    " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.state = 'pending' AND e.order_key = d.order_key AND e.id < d.id)"
+    " ORDER BY d.next_at LIMIT ?"
+)
+
+
+class Worker:
+    def __init__(
+        self,
+        config: WorkerConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.keys = RoutingKeyFile(config.routing_keys)
+        self.pagerduty = PagerDutySender(config.vendor, self.keys)
+        self.slack: SlackSender | None = SlackSender(config.vendor) if config.vendor.slack_token else None
+        self._done: queue.SimpleQueue[tuple[_Group, list[Outcome], float]] = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._in_flight: set[int] = set()
+        self._paused: dict[str, float] = {}
+        self._failures: dict[str, int] = {}
+        self._slack_next: dict[str, float] = {}
+        self._next_slack_look = 0.0
+        self._keys_generation = 0
+        self._last_checkpoint = 0.0
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        conn = connect(self.config.db_path, durable=False)
+        pool = ThreadPoolExecutor(self.config.threads, thread_name_prefix="opsctl-send")
+        try:
+            while not stop.is_set():
+                busy = self.turn(conn, pool)
+                if not busy:
+                    self._wake.wait(self.config.poll)
+                    self._wake.clear()
+            pool.shutdown(wait=True)
+            self.turn(conn, None)  # record what finished while stopping
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+            conn.close()
+
+    def turn(self, conn: sqlite3.Connection, pool: ThreadPoolExecutor | None) -> bool:
+        """One round: record outcomes, pick due deliveries, start them. True when it started any."""
+        now = self.clock()
+        finished = []
+        while True:
+            try:
+                finished.append(self._done.get_nowait())
+            except queue.Empty:
+                break
+        groups = self._pick(conn, now) if pool is not None else []
+        if finished or groups:
+            self._write(conn, finished, groups, now)
+        for group in groups:
+            self._in_flight.update(d.id for d in group.deliveries)
+            assert pool is not None
+            pool.submit(self._send, group)
+        self._housekeeping(conn, now)
+        return bool(groups) or bool(finished)
+
+    def _pick(self, conn: sqlite3.Connection, now: float) -> list[_Group]:
+        free = self.config.threads * 4 - len(self._in_flight)
+        groups: list[_Group] = []
+        if free <= 0:
+            return groups
+        for row in self._due(conn, now, "= 'pagerduty'", self.config.batch):
+            if len(groups) >= free:
+                break
+            key = "pd:" + row.target
+            if row.id in self._in_flight or self._paused.get(key, 0.0) > now:
+                continue
+            groups.append(_Group(key, [row]))
+        if self.slack is not None and now >= self._next_slack_look:
+            # Slack rows wait for their channel's turn; look at them a few times a second only
+            self._next_slack_look = now + min(0.1, self.config.slack_pace / 4)
+            by_target: dict[str, _Group] = {}
+            for row in self._due(conn, now, "!= 'pagerduty'", 5000):
+                key = f"{row.kind}:{row.target}"
+                if row.id in self._in_flight or self._paused.get(key, 0.0) > now or self._slack_next.get(key, 0.0) > now:
+                    continue
+                if row.body.get("thread"):
+                    # a reply in the thread of the incident's first message, never part of a digest
+                    if key not in by_target:
+                        groups.append(_Group(key, [row], self._thread_of(conn, row)))
+                        self._slack_next[key] = now + self.config.slack_pace
+                    continue
+                group = by_target.get(key)
+                if group is None:
+                    group = by_target[key] = _Group(key, [])
+                group.deliveries.append(row)
+            for key, group in by_target.items():
+                if group.deliveries and self._slack_next.get(key, 0.0) <= now:
+                    groups.append(group)
+                    self._slack_next[key] = now + self.config.slack_pace
+        return groups
+
+    def _due(self, conn: sqlite3.Connection, now: float, kind: str, limit: int) -> list[Delivery]:
+        rows = conn.execute(_SELECT.format(kind=kind), (now, limit)).fetchall()
+        return [
+            Delivery(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], bool(r[9]) and r[0] not in self._in_flight)
+            for r in rows
+        ]
+
+    @staticmethod
+    def _thread_of(conn: sqlite3.Connection, row: Delivery) -> str | None:
+        found = conn.execute(
+            "SELECT result FROM deliveries WHERE order_key = ? AND state = 'delivered' AND id < ? ORDER BY id LIMIT 1",
+            (row.order_key, row.id),
+        ).fetchone()
+        if found is None or not found[0]:
+            return None
+        ts: str | None = json.loads(found[0]).get("ts")
+        return ts
+
+    # -- sending (pool threads) ------------------------------------------------------------
+
+    def _send(self, group: _Group) -> None:
+        try:
+            outcomes = self._attempt(group)
+        except Exception as exc:  # a bug in a sender must not lose the delivery: retry it
+            log.error("delivery %s failed unexpectedly: %s: %s", group.pause_key, type(exc).__name__, exc)
+            outcomes = [Outcome(False, error=f"internal error: {type(exc).__name__}", code="internal")] * len(group.deliveries)
+        self._done.put((group, outcomes, self.clock()))
+        self._wake.set()
+
+    def _attempt(self, group: _Group) -> list[Outcome]:
+        first = group.deliveries[0]
+        if first.kind == "pagerduty":
+            return [self.pagerduty.send(first)]
+        assert self.slack is not None
+        found: dict[int, Outcome] = {}
+        for delivery in group.deliveries:
+            if delivery.unsure:
+                posted = self.slack.find_posted(delivery)
+                if posted is not None:
+                    found[delivery.id] = posted
+        rest = [d for d in group.deliveries if d.id not in found]
+        outcome = self.slack.send(rest, group.thread_ts) if rest else None
+        return [found.get(d.id) or outcome or Outcome(False, code="internal") for d in group.deliveries]
+
+    # -- bookkeeping (dispatcher thread) ---------------------------------------------------
+
+    def _write(
+        self, conn: sqlite3.Connection, finished: list[tuple[_Group, list[Outcome], float]], starting: list[_Group], now: float
+    ) -> None:
+        counts: dict[str, float] = {"heartbeat": now}
+        add: dict[str, float] = {}
+        policy = self.config.policy
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for group, outcomes, ended in finished:
+                retry_at: float | None = None
+                for delivery, outcome in zip(group.deliveries, outcomes, strict=True):
+                    self._in_flight.discard(delivery.id)
+                    attempts = delivery.attempts + 1
+                    if outcome.ok:
+                        conn.execute(
+                            "UPDATE deliveries SET state = 'delivered', in_flight = 0, delivered_at = ?, result = ?,"
+                            " error_code = NULL, last_error = NULL WHERE id = ?",
+                            (ended, outcome.result, delivery.id),
+                        )
+                        _count(add, f"delivered_total:{delivery.kind}")
+                        _observe(add, ended - delivery.created_at)
+                    elif outcome.permanent or attempts >= policy.max_attempts:
+                        conn.execute(
+                            "UPDATE deliveries SET state = 'failed', in_flight = 0, error_code = ?, last_error = ? WHERE id = ?",
+                            (outcome.code, _with_attempts(outcome.error, attempts), delivery.id),
+                        )
+                        _count(add, f"failed_total:{delivery.kind}")
+                        log.warning("delivery %d (%s) failed for good: %s", delivery.id, delivery.kind, outcome.error)
+                    else:
+                        if retry_at is None:  # one pause per send, however many deliveries it carried
+                            retry_at = self._pause(conn, group, outcome, ended)
+                        conn.execute(
+                            "UPDATE deliveries SET in_flight = 0, error_code = ?, last_error = ?, next_at = ? WHERE id = ?",
+                            (outcome.code, outcome.error, retry_at, delivery.id),
+                        )
+                        _count(add, f"attempt_errors_total:{delivery.kind}")
+                if outcomes and all(o.ok for o in outcomes):
+                    self._failures.pop(group.pause_key, None)
+            if starting:
+                ids = [d.id for group in starting for d in group.deliveries]
+                for chunk in range(0, len(ids), 500):
+                    part = ids[chunk : chunk + 500]
+                    conn.execute(
+                        f"UPDATE deliveries SET in_flight = 1, attempts = attempts + 1 WHERE id IN ({','.join('?' * len(part))})",
+                        part,
+                    )
+            conn.executemany(
+                "INSERT INTO counters (name, value) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+                list(add.items()),
+            )
+            conn.executemany(
+                "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                list(counts.items()),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _pause(self, conn: sqlite3.Connection, group: _Group, outcome: Outcome, ended: float) -> float:
+        """When to try again after ``outcome``; the whole target waits until then (see module docstring)."""
+        failures = self._failures.get(group.pause_key, 0) + 1
+        self._failures[group.pause_key] = failures
+        wait = outcome.retry_after if outcome.retry_after is not None else self.config.policy.delay(failures, self.rng)
+        until = ended + wait
+        if until > self._paused.get(group.pause_key, 0.0):
+            self._paused[group.pause_key] = until
+            kind, target = group.pause_key.split(":", 1)
+            kind = "pagerduty" if kind == "pd" else kind
+            # push the target's other queued deliveries back too, so they leave the due set
+            conn.execute(
+                "UPDATE deliveries SET next_at = ? WHERE state = 'pending' AND kind = ? AND target = ? AND next_at < ?"
+                " AND in_flight = 0",
+                (until, kind, target, until),
+            )
+        return until
+
+    def _housekeeping(self, conn: sqlite3.Connection, now: float) -> None:
+        keys = self.keys.current()
+        generation = self.keys.generation
+        if generation != self._keys_generation:
+            self._keys_generation = generation
+            if not isinstance(keys, str):
+                # a new routing keys file: what failed for a missing key gets another chance
+                with contextlib.suppress(sqlite3.OperationalError):
+                    conn.execute(
+                        "UPDATE deliveries SET state = 'pending', next_at = ?, attempts = 0"
+                        " WHERE state = 'failed' AND error_code = 'no-routing-key'",
+                        (now,),
+                    )
+        if now - self._last_checkpoint >= 1.0:
+            self._last_checkpoint = now
+            with contextlib.suppress(sqlite3.OperationalError):
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                conn.execute(
+                    "INSERT INTO counters (name, value) VALUES ('heartbeat', ?)"
+                    " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    (now,),
+                )
+
+
+def _with_attempts(error: str, attempts: int) -> str:
+    return f"{error} (after {attempts} attempt{'s' if attempts != 1 else ''})"
+
+
+def _count(add: dict[str, float], name: str, value: float = 1.0) -> None:
+    add[name] = add.get(name, 0.0) + value
+
+
+def _observe(add: dict[str, float], seconds: float) -> None:
+    seconds = max(0.0, seconds)
+    for bound in LATENCY_BUCKETS:
+        if seconds <= bound:
+            _count(add, f"delivery_latency_bucket:{bound}")
+    _count(add, "delivery_latency_sum", seconds)
+    _count(add, "delivery_latency_count")
+
+
+# -- running it --------------------------------------------------------------------------
+
+
+class WorkerThread:
+    """A worker in a thread of this process (tests, small installs)."""
+
+    def __init__(self, config: WorkerConfig, **kwargs: Any) -> None:
+        self.worker = Worker(config, **kwargs)
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self.worker.run, args=(self.stop_event,), name="opsctl-worker", daemon=True)
+
+    def start(self) -> WorkerThread:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.thread.join(timeout=30)
+
+
+def _die_with_parent() -> None:
+    """Linux: get SIGKILL when the parent dies, so a killed server leaves no orphan sending."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _exclusive(db_path: Path) -> Any:
+    """One worker per database: a lock file held for the worker's life (released when it dies)."""
+    import fcntl
+
+    handle = open(f"{db_path}.worker.lock", "a+")  # noqa: SIM115 - held until the process exits
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
+
+
+def worker_process_main(config: WorkerConfig, parent: int) -> None:
+    """Entry point of the worker process that ``opsctl serve`` starts."""
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server stops us with SIGTERM, after draining
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    logging.basicConfig(level=logging.INFO, format="opsctl worker: %(message)s")
+    lock = _exclusive(config.db_path)
+    if os.getppid() != parent:
+        return
+    watcher = threading.Thread(target=_watch_parent, args=(parent, stop), daemon=True)
+    watcher.start()
+    try:
+        Worker(config).run(stop)
+    finally:
+        lock.close()
+
+
+def _watch_parent(parent: int, stop: threading.Event) -> None:
+    while not stop.wait(0.5):
+        if os.getppid() != parent:
+            stop.set()

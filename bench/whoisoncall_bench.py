@@ -38,21 +38,35 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=21)
     args = parser.parse_args()
     env = os.environ | {"OPSCTL_CACHE_DIR": str(WORK / "cache")}
-    time_command([OPSCTL, "--root", str(ROOT), "whoisoncall"], 2, env)  # warm the holiday cache
+    base = [OPSCTL, "--root", str(ROOT), "whoisoncall"]
+    time_command(base, 2, env)  # warm the holiday cache and compile the answers
     bare = report("python -c pass", time_command([PYTHON, "-c", "pass"], args.runs))
-    table = report("opsctl whoisoncall (table), example org", time_command([OPSCTL, "--root", str(ROOT), "whoisoncall"], args.runs, env))
-    as_json = report(
-        "opsctl whoisoncall --format json, example org",
-        time_command([OPSCTL, "--root", str(ROOT), "whoisoncall", "--format", "json"], args.runs, env),
+    figures = {
+        "piped (plain columns)": report("opsctl whoisoncall, piped (plain), example org", time_command(base, args.runs, env)),
+        "--format json": report("opsctl whoisoncall --format json", time_command([*base, "--format", "json"], args.runs, env)),
+        "--format table (rich)": report(
+            "opsctl whoisoncall --format table (rich)", time_command([*base, "--format", "table"], args.runs, env)
+        ),
+        "full path, no cache": report(
+            "opsctl whoisoncall --at now (full path, no cache)",
+            time_command([*base, "--at", "now", "--format", "json"], args.runs, env),
+        ),
+    }
+    print(
+        "ratio to python -c pass: "
+        + ", ".join(f"{name} {value / bare:.1f}x" for name, value in figures.items())
+        + " (goal: at most 6x)"
     )
-    print(f"ratio to python -c pass: table {table / bare:.1f}x, json {as_json / bare:.1f}x (goal: at most 6x)")
     large = WORK / "large"
     if not (large / "ownership.yaml").exists():
         generate(large)
     os.environ["OPSCTL_CACHE_DIR"] = str(WORK / "cache")
     resolve_year(str(large))  # fill the holiday cache
     best = min((resolve_year(str(large)) for _ in range(3)), key=lambda r: r[1])
-    print(f"large org: load {best[0] * 1000:.0f} ms, a full year of 50 rotations resolved in {best[1] * 1000:.0f} ms ({best[2]} slots)")
+    print(
+        f"large org: load {best[0] * 1000:.0f} ms, "
+        f"a full year of 50 rotations resolved in {best[1] * 1000:.0f} ms ({best[2]} slots)"
+    )
 
 
 if __name__ == "__main__":

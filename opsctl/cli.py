@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "schedule": "opsctl.commands.oncall:schedule_command",
     "explain": "opsctl.commands.oncall:explain_command",
     "fairness": "opsctl.commands.oncall:fairness_command",
+    "diff": "opsctl.commands.diff:diff_command",
     "serve": "opsctl.commands.router:serve_command",
     "route": "opsctl.commands.router:route_command",
     "alerts": "opsctl.commands.router:alerts_group",

@@ -14,6 +14,7 @@ from opsctl.errors import UsageError
 from opsctl.escalation import absence_reason, in_working_hours
 from opsctl.findings import did_you_mean
 from opsctl.model import Org
+from opsctl.oncall_table import who
 from opsctl.schedule.resolve import Engine
 from opsctl.schedule.timeline import Slot
 
@@ -116,47 +117,6 @@ def answers(
     ]
 
 
-def _who(person: dict[str, Any] | None) -> str:
-    if person is None:
-        return "—"
-    mark = "" if person.get("available", True) is not False else " (away)"
-    return f"{person['name']} ({person['id']}){mark}"
-
-
-def render_table(rows: list[dict[str, Any]], *, color: bool, width: int) -> str:
-    """A rich table for people; ``rows`` as returned by :func:`answers`."""
-    import io
-
-    from rich.console import Console
-    from rich.table import Table
-
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width, force_terminal=color, no_color=not color, highlight=False)
-    if rows and "pipeline" in rows[0]:
-        for row in rows:
-            table = Table(title=f"{row['pipeline_name']} ({row['pipeline']}) · tier {row['tier']}", title_justify="left")
-            for column in ("Role", "Who", "Available", "In working hours"):
-                table.add_column(column)
-            for role, owner in row["owners"].items():
-                table.add_row(
-                    f"{role} owner",
-                    _who(owner),
-                    "yes" if owner["available"] else f"no: {owner['unavailable_because']}",
-                    "yes" if owner["in_working_hours"] else "no",
-                )
-            console.print(table)
-            rows = row["oncall"]
-    table = Table(title="On call", title_justify="left")
-    for column in ("Team", "Rotation", "Primary", "Secondary", "Until", "Notes"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        notes = ("REDUCED · " if row["reduced"] else "") + "; ".join(row.get("brief") or row["reasons"])
-        until = (row["end"] or "")[:16].replace("T", " ")
-        table.add_row(row["team_name"], row["rotation_name"], _who(row["primary"]), _who(row["secondary"]), until, notes)
-    console.print(table)
-    return buffer.getvalue()
-
-
 def schedule_slots(
     org: Org, engine: Engine, start: datetime, end: datetime, *, team: str | None = None, person: str | None = None
 ) -> list[Slot]:
@@ -202,8 +162,8 @@ def render_schedule_table(org: Org, slots: list[Slot], *, color: bool, width: in
             slot.rotation,
             f"{slot.start.astimezone(zone):%a %Y-%m-%d %H:%M}",
             f"{slot.end.astimezone(zone):%a %Y-%m-%d %H:%M}",
-            _who(person_json(org, slot.primary, available=slot.primary_available)),
-            _who(person_json(org, slot.secondary, available=slot.secondary_available)),
+            who(person_json(org, slot.primary, available=slot.primary_available)),
+            who(person_json(org, slot.secondary, available=slot.secondary_available)),
             notes,
         )
     console.print(table)
@@ -235,3 +195,31 @@ def explain_lines(org: Org, engine: Engine, instant: datetime, team: str) -> lis
         )
         lines.append("")
     return lines
+
+
+def compiled_rotations(org: Org, engine: Engine, now: datetime, days: int) -> list[dict[str, Any]]:
+    """Per rotation, every answer from ``now`` for ``days``: ``[start, end, row]`` with UTC
+    timestamps, where ``row`` is :func:`rotation_answer`'s row without ``at``. The fast
+    path (:mod:`opsctl.fastpath`) answers from these without loading the org."""
+    from datetime import timedelta
+
+    end = now + timedelta(days=days)
+    out = []
+    for rotation in org.rotations.values():
+        team = org.teams.get(rotation.team)
+        base = {
+            "team": rotation.team,
+            "team_name": team.name if team else rotation.team,
+            "rotation": rotation.id,
+            "rotation_name": rotation.title,
+        }
+        slots: list[list[Any]] = []
+        first = engine.grid(rotation.id).boundary(0)
+        if now < first:
+            before = rotation_answer(org, engine, rotation.id, now)
+            before.pop("at")
+            slots.append([0.0, first.timestamp(), before])
+        for slot in engine.slots(rotation.id, now, end, clip=False):
+            slots.append([slot.start.timestamp(), slot.end.timestamp(), base | slot_json(org, slot, rotation.timezone)])
+        out.append({"id": rotation.id, "team": rotation.team, "timezone": rotation.timezone, "slots": slots})
+    return out

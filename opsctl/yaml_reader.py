@@ -427,32 +427,26 @@ def _float(conv: Converter, node: Node, what: str) -> Any:
     return conv.fail(node, f"{what}: expected a number, got {describe(node)}")
 
 
-def _any_scalar(conv: Converter, node: Node, what: str, expected: str) -> str | None:
-    """Text of any non-null scalar: clock times such as 10:30 resolve to YAML integers."""
-    if isinstance(node, ScalarNode) and node.tag != NULL:
-        return str(node.value)
-    conv.fail(node, f"{what}: expected {expected}, got {describe(node)}")
-    return None
+def _spelled(expected: str, parse: Callable[[str], Any]) -> Plan:
+    """A converter for a value spelled as text and read by ``parse`` (which raises ValueError).
+
+    Any non-null scalar is taken as text: a clock time such as 10:30 resolves to a YAML
+    integer (base 60), but the user meant the text.
+    """
+
+    def convert(conv: Converter, node: Node, what: str) -> Any:
+        if not isinstance(node, ScalarNode) or node.tag == NULL:
+            return conv.fail(node, f"{what}: expected {expected}, got {describe(node)}")
+        try:
+            return parse(str(node.value))
+        except ValueError as exc:
+            return conv.fail(node, f"{what}: {exc}", code="invalid-value")
+
+    return convert
 
 
-def _duration(conv: Converter, node: Node, what: str) -> Any:
-    text = _any_scalar(conv, node, what, "a duration such as 30m, 4h, 1d or 1w")
-    if text is None:
-        return INVALID
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        return conv.fail(node, f"{what}: {exc}", code="invalid-value")
-
-
-def _clock(conv: Converter, node: Node, what: str) -> Any:
-    text = _any_scalar(conv, node, what, "a clock time HH:MM")
-    if text is None:
-        return INVALID
-    try:
-        return parse_clock(text)
-    except ValueError as exc:
-        return conv.fail(node, f"{what}: {exc}", code="invalid-value")
+_duration = _spelled("a duration such as 30m, 4h, 1d or 1w", parse_duration)
+_clock = _spelled("a clock time HH:MM", parse_clock)
 
 
 def _date(conv: Converter, node: Node, what: str) -> Any:

@@ -36,10 +36,23 @@ def test_whoisoncall_json_explains_swap_secondary_and_override() -> None:
 
 
 def test_whoisoncall_table_lists_every_rotation() -> None:
-    result = run("whoisoncall", "--at", "2026-11-23T12:00:00Z", root=REPO_ROOT)
+    result = run("whoisoncall", "--at", "2026-11-23T12:00:00Z", "--format", "table", root=REPO_ROOT)
     assert result.exit_code == 0
     for name in ("Data Engineering", "Data Platform", "MLOps", "BI Services"):
         assert name in result.stdout
+
+
+def test_whoisoncall_piped_is_plain_columns() -> None:
+    result = run("whoisoncall", "--at", "2026-11-23T12:00:00Z", root=REPO_ROOT)
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["TEAM", "ROTATION", "PRIMARY", "SECONDARY", "UNTIL", "NOTES"]
+    assert sorted(line.split()[1] for line in lines[1:]) == [
+        "bi-services-oncall",
+        "data-eng-weekly",
+        "infra-data-eng-oncall",
+        "mlops-oncall",
+        "platform-oncall",
+    ]
 
 
 def test_whoisoncall_pipeline_shows_owner_availability() -> None:

@@ -72,6 +72,16 @@ class Runtime:
 
         return Engine(org, self.calendar)
 
+    def compile_answers(self, org: Org, engine: Engine) -> None:
+        """Write the coming weeks' whoisoncall answers for the fast path (:mod:`opsctl.fastpath`)."""
+        import os
+
+        from opsctl.fastpath import WINDOW_DAYS, compile_answers, write_cache
+        from opsctl.oncall import compiled_rotations
+
+        rotations = compiled_rotations(org, engine, self.now, WINDOW_DAYS)
+        write_cache(str(self.root), compile_answers(str(self.root), rotations, self.now), os.environ)
+
     def close(self) -> None:
         if self._calendar is not None:
             self._calendar.save()

@@ -11,19 +11,36 @@ from opsctl.commands.common import emit_json, runtime, stdout_is_tty, terminal_w
 @click.option("--team", metavar="TEAM", help="Only this team's rotations.")
 @click.option("--pipeline", metavar="PIPELINE", help="Also the pipeline's owners and whether each is available.")
 @click.option("--at", "at", metavar="TIME", help="An instant instead of now: 2026-12-24T09:00, +3d, now.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "table", "plain", "json"]),
+    default="auto",
+    show_default=True,
+    help="auto: a table on a terminal, plain aligned columns when piped.",
+)
 def whoisoncall_command(team: str | None, pipeline: str | None, at: str | None, fmt: str) -> None:
     """Who is on call now (or at TIME), per rotation, and why."""
-    from opsctl.oncall import answers, render_table
+    from opsctl.oncall import answers
+    from opsctl.oncall_table import render_table
 
     rt = runtime()
     instant = rt.when(at)
     org = rt.org()
-    rows = answers(org, rt.engine(org), instant, team=team, pipeline=pipeline)
+    engine = rt.engine(org)
+    rows = answers(org, engine, instant, team=team, pipeline=pipeline)
+    if fmt == "auto":
+        fmt = "table" if stdout_is_tty() else "plain"
     if fmt == "json":
         emit_json(rows)
+    elif fmt == "plain" and pipeline is None:
+        from opsctl.fastpath import plain_table
+
+        click.echo(plain_table(rows), nl=False)
     else:
         click.echo(render_table(rows, color=stdout_is_tty(), width=terminal_width()), nl=False)
+    if at is None and pipeline is None:
+        rt.compile_answers(org, engine)
 
 
 @click.command("schedule")

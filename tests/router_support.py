@@ -227,6 +227,7 @@ def running_router(
     keys: dict[str, Any] | None = None,
     write_keys: bool = True,
     root: Path = REPO_ROOT,
+    creds: Credentials | None = None,
     **settings: Any,
 ) -> Iterator[Router]:
     from opsctl.holiday_calendar import default_calendar
@@ -248,7 +249,7 @@ def running_router(
     chosen = RouterSettings(
         root=root,
         db_path=tmp_path / "router.sqlite3",
-        credentials=credentials(),
+        credentials=creds if creds is not None else credentials(),
         vendor=vendor,
         routing_keys=keys_path,
         **({"clock": clock} if clock else {}),

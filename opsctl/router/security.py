@@ -149,7 +149,7 @@ def _grafana(secret: str, headers: Mapping[str, str], body: bytes, *, now: float
     seconds = sent / 1000 if sent > 1e11 else sent  # milliseconds, as some senders write them
     if abs(now - seconds) > window:
         raise Unauthorized(
-            f"X-Grafana-Alerting-Timestamp is {abs(now - seconds):.0f} s away from the server's clock "
+            f"X-Grafana-Alerting-Timestamp is {int(abs(now - seconds))} s away from the server's clock "
             f"(the window is {window:.0f} s): a replayed request, or a clock that is off"
         )
     if not _same(signature.strip().lower(), _hmac_hex(secret, stamp.encode() + b":" + body)):

@@ -85,6 +85,19 @@ class WorkerConfig:
     batch: int = 400
 
 
+@dataclass(frozen=True)
+class _Finished:
+    group: _Group
+    outcomes: list[Outcome]
+    ended: float
+    retry_at: float | None
+    """When the group's target may be tried again, after a failure or while it was paused."""
+
+
+DEFERRED = Outcome(False, code="deferred")
+"""Not sent: its target was paused while the send waited for a thread."""
+
+
 @dataclass
 class _Group:
     """What one send covers: a PagerDuty event, or one or more Slack posts to one target."""
@@ -116,7 +129,8 @@ class Worker:
         self.keys = RoutingKeyFile(config.routing_keys)
         self.pagerduty = PagerDutySender(config.vendor, self.keys)
         self.slack: SlackSender | None = SlackSender(config.vendor) if config.vendor.slack_token else None
-        self._done: queue.SimpleQueue[tuple[_Group, list[Outcome], float]] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[_Finished] = queue.SimpleQueue()
+        self._lock = threading.Lock()
         self._wake = threading.Event()
         self._in_flight: set[int] = set()
         self._paused: dict[str, float] = {}
@@ -163,7 +177,7 @@ class Worker:
         return bool(groups) or bool(finished)
 
     def _pick(self, conn: sqlite3.Connection, now: float) -> list[_Group]:
-        free = self.config.threads * 4 - len(self._in_flight)
+        free = self.config.threads * 2 - len(self._in_flight)
         groups: list[_Group] = []
         if free <= 0:
             return groups
@@ -219,13 +233,39 @@ class Worker:
     # -- sending (pool threads) ------------------------------------------------------------
 
     def _send(self, group: _Group) -> None:
+        now = self.clock()
+        until = self._paused.get(group.pause_key, 0.0)
+        if until > now:
+            # the target was paused while this send waited for a thread: not an attempt
+            self._done.put(_Finished(group, [DEFERRED] * len(group.deliveries), now, until))
+            self._wake.set()
+            return
         try:
             outcomes = self._attempt(group)
         except Exception as exc:  # a bug in a sender must not lose the delivery: retry it
             log.error("delivery %s failed unexpectedly: %s: %s", group.pause_key, type(exc).__name__, exc)
             outcomes = [Outcome(False, error=f"internal error: {type(exc).__name__}", code="internal")] * len(group.deliveries)
-        self._done.put((group, outcomes, self.clock()))
+        ended = self.clock()
+        retry_at = None
+        transient = [o for o in outcomes if not o.ok and not o.permanent]
+        if transient:
+            retry_at = self._pause(group.pause_key, transient[0], ended)
+        elif all(o.ok for o in outcomes):
+            with self._lock:
+                self._failures.pop(group.pause_key, None)
+        self._done.put(_Finished(group, outcomes, ended, retry_at))
         self._wake.set()
+
+    def _pause(self, key: str, outcome: Outcome, ended: float) -> float:
+        """Pause ``key`` after a failure, at once, so that sends already queued for it wait too;
+        returns when to try again (Retry-After, else the backoff of its failures in a row)."""
+        with self._lock:
+            failures = self._failures.get(key, 0) + 1
+            self._failures[key] = failures
+            wait = outcome.retry_after if outcome.retry_after is not None else self.config.policy.delay(failures, self.rng)
+            until = ended + wait
+            self._paused[key] = max(self._paused.get(key, 0.0), until)
+            return until
 
     def _attempt(self, group: _Group) -> list[Outcome]:
         first = group.deliveries[0]
@@ -244,20 +284,23 @@ class Worker:
 
     # -- bookkeeping (dispatcher thread) ---------------------------------------------------
 
-    def _write(
-        self, conn: sqlite3.Connection, finished: list[tuple[_Group, list[Outcome], float]], starting: list[_Group], now: float
-    ) -> None:
+    def _write(self, conn: sqlite3.Connection, finished: list[_Finished], starting: list[_Group], now: float) -> None:
         counts: dict[str, float] = {"heartbeat": now}
         add: dict[str, float] = {}
         policy = self.config.policy
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for group, outcomes, ended in finished:
-                retry_at: float | None = None
-                for delivery, outcome in zip(group.deliveries, outcomes, strict=True):
+            for done in finished:
+                group, ended = done.group, done.ended
+                for delivery, outcome in zip(group.deliveries, done.outcomes, strict=True):
                     self._in_flight.discard(delivery.id)
                     attempts = delivery.attempts + 1
-                    if outcome.ok:
+                    if outcome is DEFERRED:
+                        conn.execute(
+                            "UPDATE deliveries SET in_flight = 0, attempts = attempts - 1, next_at = ? WHERE id = ?",
+                            (done.retry_at, delivery.id),
+                        )
+                    elif outcome.ok:
                         conn.execute(
                             "UPDATE deliveries SET state = 'delivered', in_flight = 0, delivered_at = ?, result = ?,"
                             " error_code = NULL, last_error = NULL WHERE id = ?",
@@ -273,15 +316,19 @@ class Worker:
                         _count(add, f"failed_total:{delivery.kind}")
                         log.warning("delivery %d (%s) failed for good: %s", delivery.id, delivery.kind, outcome.error)
                     else:
-                        if retry_at is None:  # one pause per send, however many deliveries it carried
-                            retry_at = self._pause(conn, group, outcome, ended)
                         conn.execute(
                             "UPDATE deliveries SET in_flight = 0, error_code = ?, last_error = ?, next_at = ? WHERE id = ?",
-                            (outcome.code, outcome.error, retry_at, delivery.id),
+                            (outcome.code, outcome.error, done.retry_at, delivery.id),
                         )
                         _count(add, f"attempt_errors_total:{delivery.kind}")
-                if outcomes and all(o.ok for o in outcomes):
-                    self._failures.pop(group.pause_key, None)
+                if done.retry_at is not None:
+                    # the target's other queued deliveries wait too, and so leave the due set
+                    kind, target = group.pause_key.split(":", 1)
+                    conn.execute(
+                        "UPDATE deliveries SET next_at = ? WHERE state = 'pending' AND kind = ? AND target = ?"
+                        " AND next_at < ? AND in_flight = 0",
+                        (done.retry_at, "pagerduty" if kind == "pd" else kind, target, done.retry_at),
+                    )
             if starting:
                 ids = [d.id for group in starting for d in group.deliveries]
                 for chunk in range(0, len(ids), 500):
@@ -304,24 +351,6 @@ class Worker:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-
-    def _pause(self, conn: sqlite3.Connection, group: _Group, outcome: Outcome, ended: float) -> float:
-        """When to try again after ``outcome``; the whole target waits until then (see module docstring)."""
-        failures = self._failures.get(group.pause_key, 0) + 1
-        self._failures[group.pause_key] = failures
-        wait = outcome.retry_after if outcome.retry_after is not None else self.config.policy.delay(failures, self.rng)
-        until = ended + wait
-        if until > self._paused.get(group.pause_key, 0.0):
-            self._paused[group.pause_key] = until
-            kind, target = group.pause_key.split(":", 1)
-            kind = "pagerduty" if kind == "pd" else kind
-            # push the target's other queued deliveries back too, so they leave the due set
-            conn.execute(
-                "UPDATE deliveries SET next_at = ? WHERE state = 'pending' AND kind = ? AND target = ? AND next_at < ?"
-                " AND in_flight = 0",
-                (until, kind, target, until),
-            )
-        return until
 
     def _housekeeping(self, conn: sqlite3.Connection, now: float) -> None:
         keys = self.keys.current()

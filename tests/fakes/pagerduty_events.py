@@ -52,6 +52,8 @@ class PagerDutyEventsFake(FakeService):
         self.incidents: list[Incident] = []
         self.events: list[dict[str, Any]] = []
         self.received_at: list[float] = []
+        self.arrivals: list[float] = []
+        """When each request of ``requests`` came in (after ``delay``), for pacing checks."""
 
     # -- what tests look at ------------------------------------------------------------
 
@@ -77,7 +79,9 @@ class PagerDutyEventsFake(FakeService):
     def _dispatch(self, request: Request) -> Any:
         if self.delay:
             time.sleep(self.delay)  # outside the lock: requests wait, state stays consistent
-        return super()._dispatch(request)
+        with self.lock:
+            self.arrivals.append(time.monotonic())
+            return super()._dispatch(request)
 
     def handle(self, recorded: Recorded, request: Request) -> tuple[int, Any, dict[str, str]]:
         if recorded.method != "POST" or recorded.path != "/v2/enqueue":

@@ -9,12 +9,13 @@ unexpected error is a 500 with a one-line log entry, never a traceback in the an
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, timedelta
 from typing import Any
 
@@ -57,6 +58,9 @@ class RouterState:
     writer: outbox.Writer
     metrics: IntakeMetrics
     reader: sqlite3.Connection | None = None
+    on_shutdown: list[Callable[[], None]] = field(default_factory=list)
+    """Run after the server stops taking requests (``opsctl serve`` stops its worker here, so
+    that the worker records its last sends before the process exits)."""
 
 
 def load_org(settings: RouterSettings) -> tuple[Org, Engine]:
@@ -89,6 +93,8 @@ def make_app(settings: RouterSettings, *, org: Org | None = None, engine: Engine
         finally:
             state.writer.close()
             state.reader.close()
+            for hook in state.on_shutdown:
+                await asyncio.to_thread(hook)
 
     async def accept(request: Request) -> Response:
         return await accept_alerts(state, request)

@@ -9,25 +9,29 @@ and a parent watch elsewhere), and a lock file keeps a second worker off the sam
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
+import pickle
+import subprocess
+import sys
 import threading
 from dataclasses import replace
-from typing import Any
 
 from opsctl.router.settings import RouterSettings
-from opsctl.router.worker import WorkerConfig, worker_process_main
+from opsctl.router.worker import WorkerConfig
 
 log = logging.getLogger("opsctl.router")
 
 
 class WorkerSupervisor:
-    """Starts the worker process and starts it again if it exits while the server runs."""
+    """Starts the worker process and starts it again if it exits while the server runs.
+
+    The worker is ``python -m opsctl.router.worker``; its configuration (tokens included)
+    reaches it pickled through its stdin, never on its command line.
+    """
 
     def __init__(self, config: WorkerConfig) -> None:
         self.config = config
-        self._context = multiprocessing.get_context("spawn")
-        self._process: Any = None
+        self._process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="opsctl-worker-supervisor", daemon=True)
 
@@ -36,16 +40,18 @@ class WorkerSupervisor:
         self._thread.start()
 
     def _spawn(self) -> None:
-        self._process = self._context.Process(
-            target=worker_process_main, args=(self.config, os.getpid()), name="opsctl-worker", daemon=False
-        )
-        self._process.start()
-        log.info("delivery worker started (pid %s)", self._process.pid)
+        process = subprocess.Popen([sys.executable, "-m", "opsctl.router.worker", str(os.getpid())], stdin=subprocess.PIPE)
+        assert process.stdin is not None
+        process.stdin.write(pickle.dumps(self.config))
+        process.stdin.close()
+        self._process = process
+        log.info("delivery worker started (pid %s)", process.pid)
 
     def _watch(self) -> None:
         while not self._stopping.wait(1.0):
-            if self._process is not None and not self._process.is_alive():
-                log.error("delivery worker exited with %s; starting it again", self._process.exitcode)
+            process = self._process
+            if process is not None and process.poll() is not None and not self._stopping.is_set():
+                log.error("delivery worker exited with %s; starting it again", process.returncode)
                 self._spawn()
 
     @property
@@ -58,10 +64,11 @@ class WorkerSupervisor:
         if process is None:
             return
         process.terminate()  # SIGTERM: the worker finishes the sends in flight and records them
-        process.join(30)
-        if process.is_alive():
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
             process.kill()
-            process.join(5)
+            process.wait(5)
 
 
 def serve(settings: RouterSettings, host: str, port: int, *, log_level: str = "info") -> None:
@@ -75,6 +82,7 @@ def serve(settings: RouterSettings, host: str, port: int, *, log_level: str = "i
     app = make_app(replace(settings, expect_worker=True))
     outbox.connect(settings.db_path).close()  # the schema exists before the worker opens the file
     supervisor = WorkerSupervisor(WorkerConfig(settings.db_path, settings.vendor, settings.routing_keys, settings.retry))
+    app.state.router.on_shutdown.append(supervisor.stop)
     for line in startup_notes(settings):
         log.warning(line)
     supervisor.start()

@@ -153,6 +153,7 @@ class Worker:
                     self._wake.clear()
             pool.shutdown(wait=True)
             self.turn(conn, None)  # record what finished while stopping
+            log.info("stopped; every send that was under way is recorded")
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
             conn.close()
@@ -434,14 +435,14 @@ def _exclusive(db_path: Path) -> Any:
 
 
 def worker_process_main(config: WorkerConfig, parent: int) -> None:
-    """Entry point of the worker process that ``opsctl serve`` starts."""
+    """The worker process that ``opsctl serve`` starts (see :mod:`opsctl.router.server`)."""
     _die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server stops us with SIGTERM, after draining
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server; it stops us after draining
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     logging.basicConfig(level=logging.INFO, format="opsctl worker: %(message)s")
     lock = _exclusive(config.db_path)
-    if os.getppid() != parent:
+    if os.getppid() != parent:  # the server died while we waited for the lock
         return
     watcher = threading.Thread(target=_watch_parent, args=(parent, stop), daemon=True)
     watcher.start()
@@ -455,3 +456,12 @@ def _watch_parent(parent: int, stop: threading.Event) -> None:
     while not stop.wait(0.5):
         if os.getppid() != parent:
             stop.set()
+
+
+if __name__ == "__main__":  # python -m opsctl.router.worker PARENT_PID < pickled WorkerConfig
+    import pickle
+    import sys
+
+    from opsctl.router import worker  # the module proper, not this __main__ copy of it
+
+    worker.worker_process_main(pickle.load(sys.stdin.buffer), int(sys.argv[1]))

@@ -264,6 +264,9 @@ def running_router(
         yield router
     finally:
         router.stop_worker()
-        server.stop()
-        pd.stop()
-        slack_fake.stop()
+        # each stop waits for its server's poll interval: wait for all of them at once
+        stoppers = [threading.Thread(target=stop) for stop in (server.stop, pd.stop, slack_fake.stop)]
+        for thread in stoppers:
+            thread.start()
+        for thread in stoppers:
+            thread.join()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from opsctl import __version__
+from opsctl.router.sources.shape import MAX_TEXT
 
 _ERROR = {
     "type": "object",
@@ -20,59 +21,69 @@ _ERROR = {
     },
 }
 
-_STRINGS = {"type": "object", "additionalProperties": {"type": "string"}}
+# The bodies below say exactly what the parsers in opsctl.router.sources accept: the fuzz
+# test holds the two together (a schema-valid alert is accepted, a schema-invalid one refused).
+_TEXT = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
+_OPTIONAL = {"type": ["string", "null"], "maxLength": MAX_TEXT}
+_ID = {"anyOf": [{"type": "integer"}, _TEXT]}
+_OPTIONAL_ID = {"anyOf": [{"type": "integer"}, _OPTIONAL]}
+_INTEGER = {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^-?[0-9]+$"}, {"type": "null"}]}
+_STRING_MAP = {"type": "object", "additionalProperties": {"type": "string", "maxLength": MAX_TEXT}}
+_OPTIONAL_MAP = {**_STRING_MAP, "type": ["object", "null"]}
 
-_BODIES: dict[str, dict[str, Any]] = {
-    "alertmanager": {
-        "type": "object",
-        "required": ["alerts"],
-        "properties": {
-            "version": {"type": "string", "enum": ["4"]},
-            "status": {"type": "string", "enum": ["firing", "resolved"]},
-            "receiver": {"type": "string"},
-            "groupKey": {"type": "string"},
-            "truncatedAlerts": {"type": "integer"},
-            "groupLabels": _STRINGS,
-            "commonLabels": _STRINGS,
-            "commonAnnotations": _STRINGS,
-            "externalURL": {"type": "string"},
-            "alerts": {
-                "type": "array",
-                "maxItems": 1000,
-                "items": {
-                    "type": "object",
-                    "required": ["labels", "status"],
-                    "properties": {
-                        "status": {"type": "string", "enum": ["firing", "resolved"]},
-                        "labels": _STRINGS,
-                        "annotations": _STRINGS,
-                        "startsAt": {"type": "string"},
-                        "endsAt": {"type": "string"},
-                        "generatorURL": {"type": "string"},
-                        "fingerprint": {"type": "string"},
-                    },
+
+def _enum(*values: str) -> dict[str, Any]:
+    return {"enum": [*values, None]}
+
+
+def _optional(*names: str) -> dict[str, Any]:
+    return dict.fromkeys(names, _OPTIONAL)
+
+
+def _alertmanager(version: dict[str, Any] | None) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "status": _enum("firing", "resolved"),
+        "receiver": _OPTIONAL,
+        "commonLabels": _OPTIONAL_MAP,
+        "alerts": {
+            "type": "array",
+            "maxItems": 1000,
+            "items": {
+                "type": "object",
+                "required": ["labels", "status"],
+                "properties": {
+                    "status": {"enum": ["firing", "resolved"]},
+                    "labels": _STRING_MAP,
+                    "annotations": _OPTIONAL_MAP,
+                    **_optional("startsAt", "fingerprint", "generatorURL", "dashboardURL", "panelURL", "silenceURL"),
                 },
             },
         },
-    },
+    }
+    if version is not None:
+        properties["version"] = version
+    return {"type": "object", "required": ["alerts"], "properties": properties}
+
+
+_BODIES: dict[str, dict[str, Any]] = {
+    "alertmanager": _alertmanager({"enum": ["4", None]}),
+    "grafana": _alertmanager(None),
     "dbt-cloud": {
         "type": "object",
         "required": ["eventId", "eventType", "data"],
         "properties": {
-            "accountId": {"type": ["integer", "string"]},
-            "eventId": {"type": "string", "minLength": 1},
-            "eventType": {"type": "string", "enum": ["job.run.started", "job.run.completed", "job.run.errored"]},
-            "timestamp": {"type": "string"},
+            "accountId": _OPTIONAL_ID,
+            "eventId": _TEXT,
+            "eventType": {"enum": ["job.run.started", "job.run.completed", "job.run.errored"]},
+            "timestamp": _OPTIONAL,
             "data": {
                 "type": "object",
                 "required": ["jobId"],
                 "properties": {
-                    "jobId": {"type": ["string", "integer"]},
-                    "jobName": {"type": "string"},
-                    "runId": {"type": ["string", "integer"]},
-                    "runStatus": {"type": "string"},
-                    "runStatusCode": {"type": "integer"},
-                    "runStatusMessage": {"type": "string"},
+                    "jobId": _ID,
+                    "runId": _OPTIONAL_ID,
+                    "runStatusCode": _INTEGER,
+                    **_optional("jobName", "runStatus", "runStatusMessage", "runErroredAt"),
                 },
             },
         },
@@ -81,77 +92,44 @@ _BODIES: dict[str, dict[str, Any]] = {
         "type": "object",
         "required": ["dag_id"],
         "properties": {
-            "dag_id": {"type": "string", "minLength": 1},
-            "task_id": {"type": "string"},
-            "run_id": {"type": "string"},
-            "try_number": {"type": "integer"},
-            "state": {
-                "type": "string",
-                "enum": ["failed", "success", "up_for_retry", "up_for_reschedule", "skipped", "running", "queued"],
-            },
-            "logical_date": {"type": "string"},
-            "log_url": {"type": "string"},
-            "exception": {"type": "string"},
-            "event_id": {"type": "string"},
-            "pipeline": {"type": "string"},
-            "team": {"type": "string"},
+            "dag_id": _TEXT,
+            "try_number": _INTEGER,
+            "state": _enum("failed", "success", "up_for_retry", "up_for_reschedule", "skipped", "running", "queued"),
+            **_optional("task_id", "run_id", "logical_date", "log_url", "exception", "event_id", "pipeline", "team"),
         },
     },
     "great-expectations": {
         "type": "object",
         "required": ["suite", "success"],
         "properties": {
-            "suite": {"type": "string", "minLength": 1},
+            "suite": _TEXT,
             "success": {"type": "boolean"},
-            "asset": {"type": "string"},
-            "checkpoint": {"type": "string"},
-            "run_id": {"type": "string"},
-            "run_time": {"type": "string"},
-            "data_docs_url": {"type": "string"},
-            "event_id": {"type": "string"},
-            "pipeline": {"type": "string"},
-            "team": {"type": "string"},
             "failed_expectations": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["type"],
-                    "properties": {"type": {"type": "string"}, "column": {"type": "string"}, "kwargs": {"type": "object"}},
-                },
+                "type": ["array", "null"],
+                "maxItems": 1000,
+                "items": {"type": "object", "required": ["type"], "properties": {"type": _TEXT, "column": _OPTIONAL}},
             },
+            **_optional("asset", "checkpoint", "run_id", "run_time", "data_docs_url", "event_id", "pipeline", "team"),
         },
     },
     "generic": {
         "type": "object",
         "required": ["summary"],
         "properties": {
-            "summary": {"type": "string", "minLength": 1},
-            "status": {"type": "string", "enum": ["firing", "resolved"]},
-            "pipeline": {"type": "string"},
-            "team": {"type": "string"},
-            "dedup_key": {"type": "string"},
-            "id": {"type": "string"},
-            "severity": {"type": "string"},
-            "labels": _STRINGS,
-            "dag_id": {"type": "string"},
-            "dbt_job_id": {"type": "string"},
-            "expectation_suite": {"type": "string"},
-            "details": {"type": "object"},
+            "summary": _TEXT,
+            "status": _enum("firing", "resolved"),
+            "id": _OPTIONAL_ID,
+            "dbt_job_id": _OPTIONAL_ID,
+            "labels": _OPTIONAL_MAP,
+            "details": {"type": ["object", "null"], "description": "Anything, at most 20 levels deep."},
             "links": {
-                "type": "array",
+                "type": ["array", "null"],
                 "maxItems": 20,
-                "items": {
-                    "type": "object",
-                    "required": ["href"],
-                    "properties": {"href": {"type": "string"}, "text": {"type": "string"}},
-                },
+                "items": {"type": "object", "required": ["href"], "properties": {"href": _TEXT, "text": _OPTIONAL}},
             },
+            **_optional("pipeline", "team", "dedup_key", "severity", "dag_id", "expectation_suite", "timestamp"),
         },
     },
-}
-_BODIES["grafana"] = {
-    **_BODIES["alertmanager"],
-    "properties": {**_BODIES["alertmanager"]["properties"], "version": {"type": "string"}, "orgId": {"type": "integer"}},
 }
 
 _AUTH = {

@@ -12,7 +12,7 @@ from typing import Any
 
 from opsctl.router.alert import Alert, Identifiers, Link, Parsed, digest
 from opsctl.router.errors import BadPayload
-from opsctl.router.sources.shape import array, obj, one_of, string_map, text
+from opsctl.router.sources.shape import array, choice, obj, string_map, text
 
 STATUSES = ("firing", "resolved")
 _LINK_FIELDS = (("generatorURL", "Source"), ("dashboardURL", "Dashboard"), ("panelURL", "Panel"), ("silenceURL", "Silence"))
@@ -23,7 +23,7 @@ def parse(data: Any, source: str = "alertmanager") -> Parsed:
     version = body.get("version")
     if source == "alertmanager" and version not in (None, "4"):
         raise BadPayload(f'version must be "4" (the Alertmanager webhook format opsctl reads), not {version!r}')
-    group_status = one_of(text(body, "status", "body"), STATUSES, "status")
+    choice(body, "status", "body", STATUSES)
     common = string_map(body, "commonLabels", "body")
     receiver = text(body, "receiver", "body")
     entries = array(body, "alerts", "body", required=True)
@@ -33,7 +33,7 @@ def parse(data: Any, source: str = "alertmanager") -> Parsed:
         item = obj(entry, where)
         labels = {**common, **string_map(item, "labels", where, required=True)}
         annotations = string_map(item, "annotations", where)
-        status = one_of(text(item, "status", where) or group_status, STATUSES, f"{where}.status")
+        status = choice(item, "status", where, STATUSES)
         if status is None:
             raise BadPayload(f"{where}.status is required (firing or resolved)")
         fingerprint = text(item, "fingerprint", where) or digest(sorted(labels.items()))

@@ -29,17 +29,18 @@ def parse(data: Any) -> Parsed:
     run_id = ident(run, "runId", "data")
     code = integer(run, "runStatusCode", "data")
     run_status = text(run, "runStatus", "data") or ""
+    job_name = text(run, "jobName", "data")
+    message = first_line(text(run, "runStatusMessage", "data"))
+    occurred = text(run, "runErroredAt", "data") or text(body, "timestamp", "body")
+    account = ident(body, "accountId", "body") or ""
     if event_type == "job.run.started":
         return Parsed(ignored="job.run.started: a run that starts is nothing to page")
     if event_type == "job.run.completed" and (code == CANCELLED or run_status.lower() == "cancelled"):
         return Parsed(ignored="the run was cancelled: nothing to page or resolve")
     succeeded = event_type == "job.run.completed" and (code == SUCCESS or run_status.lower() == "success")
-    job_name = text(run, "jobName", "data")
-    message = first_line(text(run, "runStatusMessage", "data"))
     label = f"dbt Cloud job {job_name} ({job_id})" if job_name else f"dbt Cloud job {job_id}"
     outcome = "succeeded" if succeeded else "failed"
     summary = f"{label}: run {run_id or '?'} {outcome}" + (f": {message}" if message and message != "None" else "")
-    account = ident(body, "accountId", "body") or ""
     return Parsed(
         (
             Alert(
@@ -49,7 +50,7 @@ def parse(data: Any) -> Parsed:
                 event_key=event_id,
                 failure_key=f"dbt-cloud:{account}:job:{job_id}",
                 ids=Identifiers(dbt_job_id=job_id, names=(job_name,) if job_name else ()),
-                occurred_at=text(run, "runErroredAt", "data") or text(body, "timestamp", "body"),
+                occurred_at=occurred,
                 details={
                     key: run[key]
                     for key in ("jobId", "jobName", "runId", "environmentName", "projectName", "runStatus", "runStatusMessage")

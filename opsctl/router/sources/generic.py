@@ -12,19 +12,17 @@ from __future__ import annotations
 from typing import Any
 
 from opsctl.router.alert import Alert, Identifiers, Link, Parsed, digest
-from opsctl.router.sources.shape import array, ident, obj, one_of, required_text, string_map, text
+from opsctl.router.sources.shape import array, choice, free_object, ident, obj, required_text, string_map, text
 
 
 def parse(data: Any) -> Parsed:
     body = obj(data, "the body")
     summary = required_text(body, "summary", "body")
-    status = one_of(text(body, "status", "body"), ("firing", "resolved"), "status") or "firing"
+    status = choice(body, "status", "body", ("firing", "resolved")) or "firing"
     pipeline = text(body, "pipeline", "body")
     team = text(body, "team", "body")
     failure = text(body, "dedup_key", "body") or digest(pipeline, team, summary)
-    details = body.get("details")
-    if details is not None:
-        details = obj(details, "details")
+    details = free_object(body, "details", "body")
     links = []
     for index, entry in enumerate(array(body, "links", "body", limit=20)):
         item = obj(entry, f"links[{index}]")
@@ -49,7 +47,7 @@ def parse(data: Any) -> Parsed:
                 severity=text(body, "severity", "body"),
                 occurred_at=text(body, "timestamp", "body"),
                 links=tuple(links),
-                details=details or {},
+                details=details,
             ),
         )
     )

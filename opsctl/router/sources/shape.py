@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from opsctl.router.errors import BadPayload
@@ -36,13 +37,24 @@ def load_json(body: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise BadPayload(f"the body is not UTF-8 (byte {exc.start})", status=400, code="malformed-json") from None
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadPayload(
             f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", status=400, code="malformed-json"
         ) from None
     except RecursionError:
         raise BadPayload("the body is nested too deeply", status=400, code="malformed-json") from None
+    if _SURROGATE.search(text):
+        # "\\ud800" alone is valid JSON but no text: it could not be stored or sent on
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            message = "the body holds a lone UTF-16 surrogate (\\ud800-\\udfff)"
+            raise BadPayload(message, status=400, code="malformed-json") from None
+    return data
+
+
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def obj(value: object, where: str) -> dict[str, Any]:
@@ -75,23 +87,69 @@ def required_text(data: dict[str, Any], key: str, where: str) -> str:
     return value
 
 
+def _whole(value: object) -> int | None:
+    """``value`` as an int when it is a whole JSON number (``7`` or ``7.0``), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def ident(data: dict[str, Any], key: str, where: str, *, required: bool = False) -> str | None:
     """An id sent as a string or an integer (dbt sends both); always returned as a string."""
-    value = data.get(key)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+    number = _whole(data.get(key))
+    if number is not None:
+        return str(number)
     return text(data, key, where, required=required)
 
 
+_INTEGER = re.compile(r"-?[0-9]+\n?")  # what the document's pattern "^-?[0-9]+$" admits
+
+
 def integer(data: dict[str, Any], key: str, where: str) -> int | None:
+    """A whole number, also as digits in a string (what a templated JSON body renders)."""
     value = data.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value)
-        raise BadPayload(f"{_at(where, key)} must be an integer, not {describe(value)}")
+    number = _whole(value)
+    if number is not None:
+        return number
+    if isinstance(value, str) and _INTEGER.fullmatch(value):
+        return int(value)
+    raise BadPayload(f"{_at(where, key)} must be an integer, not {describe(value)}")
+
+
+def choice(data: dict[str, Any], key: str, where: str, choices: tuple[str, ...]) -> str | None:
+    """One of ``choices``, or None when absent."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in choices:
+        shown = repr(value) if isinstance(value, str) else describe(value)
+        raise BadPayload(f"{_at(where, key)} must be one of {', '.join(choices)}, not {shown}")
     return value
+
+
+MAX_DEPTH = 20
+
+
+def free_object(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    """An object of anything (``details``), at most :data:`MAX_DEPTH` levels deep."""
+    value = data.get(key)
+    if value is None:
+        return {}
+    found = obj(value, _at(where, key))
+    stack: list[tuple[object, int]] = [(found, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise BadPayload(f"{_at(where, key)} is nested deeper than {MAX_DEPTH} levels")
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return found
 
 
 def boolean(data: dict[str, Any], key: str, where: str) -> bool:
@@ -132,12 +190,6 @@ def array(data: dict[str, Any], key: str, where: str, *, required: bool = False,
         raise BadPayload(f"{_at(where, key)} must be an array, not {describe(value)}")
     if len(value) > limit:
         raise BadPayload(f"{_at(where, key)} has {len(value)} items; at most {limit} are accepted per request")
-    return value
-
-
-def one_of(value: str | None, choices: tuple[str, ...], where: str) -> str | None:
-    if value is not None and value not in choices:
-        raise BadPayload(f"{where} must be one of {', '.join(choices)}, not {value!r}")
     return value
 
 

@@ -31,7 +31,7 @@ from opsctl.model import Org
 from opsctl.router import outbox
 from opsctl.router.alert import Alert
 from opsctl.router.errors import Rejected, TooLarge
-from opsctl.router.matching import AlertIndex, Decision, decide
+from opsctl.router.matching import AlertIndex, ChainCache, Decision, decide
 from opsctl.router.metrics import IntakeMetrics, render
 from opsctl.router.openapi import document
 from opsctl.router.plan import Incident, Plan, plan
@@ -55,6 +55,7 @@ class RouterState:
     org: Org
     engine: Engine
     index: AlertIndex
+    chains: ChainCache
     writer: outbox.Writer
     metrics: IntakeMetrics
     reader: sqlite3.Connection | None = None
@@ -80,6 +81,7 @@ def make_app(settings: RouterSettings, *, org: Org | None = None, engine: Engine
         org,
         engine,
         AlertIndex(org),
+        ChainCache(org, engine),
         outbox.Writer(settings.db_path, group_commit=settings.group_commit),
         IntakeMetrics(),
     )
@@ -196,7 +198,7 @@ async def accept_alerts(state: RouterState, request: Request) -> Response:
         many = len(alerts) > 1
         alerts = [replace(a, event_key=f"{idempotency}#{i}" if many else idempotency) for i, a in enumerate(alerts)]
     now = settings.clock()
-    decisions = [decide(state.org, state.engine, state.index, alert, now) for alert in alerts]
+    decisions = [decide(state.org, state.engine, state.index, alert, now, chains=state.chains) for alert in alerts]
     slack = settings.vendor.slack_token is not None
     stamp = time.time()  # the outbox runs on the wall clock (tests move the routing instant only)
 

@@ -13,6 +13,7 @@ import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from opsctl.router.routing_keys import RoutingKeyFile
@@ -33,13 +34,19 @@ class Delivery:
     kind: str
     action: str
     target: str
-    order_key: str
-    body: dict[str, Any]
+    order_key: int
+    raw_body: str
     attempts: int
     """Attempts made before this one."""
     created_at: float
     unsure: bool = False
     """A previous run started sending it and stopped before recording how that went."""
+
+    @cached_property
+    def body(self) -> dict[str, Any]:
+        # decoded on use: a digest of a thousand queued messages reads the first few only
+        found: dict[str, Any] = json.loads(self.raw_body)
+        return found
 
 
 @dataclass(frozen=True)

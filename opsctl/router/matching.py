@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from opsctl.escalation import Chain, escalation_chain
-from opsctl.model import Org
+from opsctl.model import Org, Pipeline
 from opsctl.router.alert import Alert
 from opsctl.schedule.resolve import Engine
 
@@ -137,10 +137,41 @@ def dedup_key(match: Match, alert: Alert) -> str:
     return f"opsctl:{scope[:100]}:{hashlib.sha256(alert.failure_key.encode()).hexdigest()}"
 
 
-def decide(org: Org, engine: Engine, index: AlertIndex, alert: Alert, at: datetime) -> Decision:
+class ChainCache:
+    """Escalation chains per (pipeline or team, whole second).
+
+    Every boundary a chain depends on (shift handoffs, overrides, time off, holidays,
+    working hours) is written in whole seconds at most, so any instant of a second has
+    the chain of the second's start: an alert storm computes one chain per pipeline per
+    second, not one per alert, and gets the same answer.
+    """
+
+    def __init__(self, org: Org, engine: Engine, *, size: int = 4096) -> None:
+        self.org = org
+        self.engine = engine
+        self.size = size
+        self._chains: dict[tuple[str | None, str, datetime], Chain] = {}
+
+    def chain(self, pipeline: Pipeline | None, team: str, at: datetime) -> Chain:
+        second = at.replace(microsecond=0)
+        key = (pipeline.id if pipeline else None, team, second)
+        found = self._chains.get(key)
+        if found is None:
+            if len(self._chains) >= self.size:
+                self._chains.clear()
+            found = self._chains[key] = escalation_chain(self.org, self.engine, second, pipeline, team)
+        return found
+
+
+def decide(
+    org: Org, engine: Engine, index: AlertIndex, alert: Alert, at: datetime, *, chains: ChainCache | None = None
+) -> Decision:
     found = match_alert(org, index, alert)
     pipeline = org.pipelines.get(found.pipeline) if found.pipeline else None
-    chain = escalation_chain(org, engine, at, pipeline, found.team)
+    if chains is not None:
+        chain = chains.chain(pipeline, found.team, at)
+    else:
+        chain = escalation_chain(org, engine, at, pipeline, found.team)
     return Decision(alert, found, chain, dedup_key(found, alert), routing_target(found.pipeline, found.team), at)
 
 

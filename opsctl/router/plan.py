@@ -22,7 +22,8 @@ from opsctl.model import Org
 from opsctl.router.matching import Decision, routing_target
 
 Kind = Literal["pagerduty", "slack-channel", "slack-dm"]
-Action = Literal["trigger", "resolve", "post"]
+Action = Literal["trigger", "resolve", "post", "reply"]
+"""``reply``: a Slack message in the thread of the incident's first message."""
 
 PD_SUMMARY_LIMIT = 1024
 SLACK_TEXT_LIMIT = 3000
@@ -42,6 +43,8 @@ class Incident:
     announced: bool
     """A Slack channel message was queued for it."""
     channel: str | None
+    id: int | None = None
+    """The outbox's number for it; None until it is stored."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,6 @@ class Message:
     action: Action
     target: str
     """PagerDuty: the routing target (``pipeline:<id>``/``team:<id>``); Slack: a channel or person id."""
-    order_key: str
-    """Messages with the same key are sent in the order they were accepted (a resolve after its trigger)."""
     body: dict[str, Any]
 
 
@@ -79,29 +80,22 @@ def plan(org: Org, decision: Decision, incident: Incident | None, *, slack: bool
         messages = []
         if incident.paged:
             resolve = {"event_action": "resolve", "dedup_key": key}
-            messages.append(Message("pagerduty", "resolve", decision.routing_target, f"pd:{key}", resolve))
+            messages.append(Message("pagerduty", "resolve", decision.routing_target, resolve))
         if incident.announced and incident.channel:
             text = f":white_check_mark: Resolved: *{_title(org, decision)}*: {escape(alert.summary)}"
-            reply = {
-                "channel": incident.channel,
-                "text": _cut(text),
-                "line": f"resolved: {_title(org, decision)}",
-                "thread": True,
-            }
-            messages.append(Message("slack-channel", "post", incident.channel, f"slack:{key}", reply))
+            reply = {"channel": incident.channel, "text": _cut(text), "line": f"resolved: {_title(org, decision)}"}
+            messages.append(Message("slack-channel", "reply", incident.channel, reply))
         return Plan(tuple(messages), replace(incident, open=False), "resolves the open incident")
 
     messages = []
     paged = chain.page_now
     if paged:
-        messages.append(Message("pagerduty", "trigger", decision.routing_target, f"pd:{key}", pagerduty_trigger(org, decision)))
+        messages.append(Message("pagerduty", "trigger", decision.routing_target, pagerduty_trigger(org, decision)))
     first = _first_paged(chain)
     already_announced = is_open and incident is not None and incident.announced
     if channel and not already_announced:
         text, line = channel_message(org, decision)
-        messages.append(
-            Message("slack-channel", "post", channel, f"slack:{key}", {"channel": channel, "text": text, "line": line})
-        )
+        messages.append(Message("slack-channel", "post", channel, {"channel": channel, "text": text, "line": line}))
     already_paged = is_open and incident is not None and incident.paged
     if slack and paged and first is not None and first.person is not None and not already_paged:
         person = org.people.get(first.person)
@@ -112,12 +106,14 @@ def plan(org: Org, decision: Decision, incident: Incident | None, *, slack: bool
             "text": dm_message(org, decision, first),
             "line": f"{_title(org, decision)}: {escape(alert.summary)}",
         }
-        messages.append(Message("slack-dm", "post", first.person, f"dm:{key}", body))
+        messages.append(Message("slack-dm", "post", first.person, body))
     if is_open and incident is not None:
         after = replace(incident, paged=incident.paged or paged, announced=incident.announced or bool(channel))
         note = "repeat of an open incident: PagerDuty merges it by dedup key; no second Slack message"
         return Plan(tuple(messages), after, note)
-    opened = Incident(key, alert.failure_key, decision.match.pipeline, decision.match.team, True, paged, bool(channel), channel)
+    reopened = incident.id if incident is not None else None  # the same failure again, after its resolve
+    found = decision.match
+    opened = Incident(key, alert.failure_key, found.pipeline, found.team, True, paged, bool(channel), channel, reopened)
     return Plan(tuple(messages), opened, "opens an incident")
 
 

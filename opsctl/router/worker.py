@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from opsctl.router.delivery import Delivery, Outcome, PagerDutySender, SlackSender
-from opsctl.router.outbox import connect
+from opsctl.router.outbox import begin, connect
 from opsctl.router.routing_keys import RoutingKeyFile
 from opsctl.vendors.config import VendorConfig
 
@@ -80,9 +80,10 @@ class WorkerConfig:
     threads: int = 8
     poll: float = 0.01
     """Seconds between looks at the outbox when there is nothing to do."""
+    turn: float = 0.003
+    """Seconds between two rounds while busy: each round records and starts a batch."""
     slack_pace: float = 1.0
     """Seconds between two posts to one Slack channel or person."""
-    batch: int = 400
 
 
 @dataclass(frozen=True)
@@ -107,12 +108,26 @@ class _Group:
     thread_ts: str | None = None
 
 
-_SELECT = (
-    "SELECT d.id, d.alert_id, d.kind, d.action, d.target, d.order_key, d.body, d.attempts, d.created_at, d.in_flight"
-    " FROM deliveries d WHERE d.state = 'pending' AND d.next_at <= ? AND d.kind {kind}"
+_COLUMNS = "d.id, d.alert_id, d.kind, d.action, d.target, d.order_key, d.body, d.attempts, d.created_at, d.in_flight"
+_FIRST_OF_ITS_ORDER = (
     " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.state = 'pending' AND e.order_key = d.order_key AND e.id < d.id)"
-    " ORDER BY d.next_at LIMIT ?"
 )
+_DUE_PAGERDUTY = (
+    f"SELECT {_COLUMNS} FROM deliveries d WHERE d.state = 'pending' AND d.kind = 'pagerduty' AND d.next_at <= ?"
+    f" AND d.in_flight != 1{_FIRST_OF_ITS_ORDER} ORDER BY d.next_at LIMIT ?"
+)
+_DUE_SLACK_TARGETS = (
+    "SELECT DISTINCT kind, target FROM deliveries INDEXED BY deliveries_due"
+    " WHERE state = 'pending' AND kind IN ('slack-channel', 'slack-dm') AND next_at <= ?"
+)
+_DUE_FOR_TARGET = (
+    f"SELECT {_COLUMNS} FROM deliveries d WHERE d.state = 'pending' AND d.kind = ? AND d.target = ? AND d.next_at <= ?"
+    f" AND d.in_flight != 1{_FIRST_OF_ITS_ORDER} ORDER BY d.next_at LIMIT ?"
+)
+DIGEST_MAX = 2000
+"""Most messages one Slack post carries (listed in part, counted in full)."""
+IN_FLIGHT, INTERRUPTED = 1, 2
+"""``deliveries.in_flight``: 1 while this worker sends it; 2 when a previous worker stopped mid-send."""
 
 
 class Worker:
@@ -144,11 +159,15 @@ class Worker:
 
     def run(self, stop: threading.Event) -> None:
         conn = connect(self.config.db_path, durable=False)
+        # what a previous worker was sending when it stopped: its outcome is unknown
+        conn.execute("UPDATE deliveries SET in_flight = ? WHERE in_flight = ? AND state = 'pending'", (INTERRUPTED, IN_FLIGHT))
         pool = ThreadPoolExecutor(self.config.threads, thread_name_prefix="opsctl-send")
         try:
             while not stop.is_set():
-                busy = self.turn(conn, pool)
-                if not busy:
+                if self.turn(conn, pool):
+                    # busy: let sends finish and pile up, so each turn records and starts a batch
+                    stop.wait(self.config.turn)
+                else:
                     self._wake.wait(self.config.poll)
                     self._wake.clear()
             pool.shutdown(wait=True)
@@ -159,7 +178,7 @@ class Worker:
             conn.close()
 
     def turn(self, conn: sqlite3.Connection, pool: ThreadPoolExecutor | None) -> bool:
-        """One round: record outcomes, pick due deliveries, start them. True when it started any."""
+        """One round: record outcomes, pick due deliveries, start them. True when there was anything to do."""
         now = self.clock()
         finished = []
         while True:
@@ -167,6 +186,8 @@ class Worker:
                 finished.append(self._done.get_nowait())
             except queue.Empty:
                 break
+        for done in finished:
+            self._in_flight.difference_update(d.id for d in done.group.deliveries)
         groups = self._pick(conn, now) if pool is not None else []
         if finished or groups:
             self._write(conn, finished, groups, now)
@@ -175,50 +196,37 @@ class Worker:
             assert pool is not None
             pool.submit(self._send, group)
         self._housekeeping(conn, now)
-        return bool(groups) or bool(finished)
+        return bool(groups) or bool(finished) or bool(self._in_flight)
 
     def _pick(self, conn: sqlite3.Connection, now: float) -> list[_Group]:
-        free = self.config.threads * 2 - len(self._in_flight)
         groups: list[_Group] = []
-        if free <= 0:
-            return groups
-        for row in self._due(conn, now, "= 'pagerduty'", self.config.batch):
-            if len(groups) >= free:
-                break
-            key = "pd:" + row.target
-            if row.id in self._in_flight or self._paused.get(key, 0.0) > now:
-                continue
-            groups.append(_Group(key, [row]))
+        free = self.config.threads * 8 - len(self._in_flight)
+        if free > 0:
+            for row in self._rows(conn.execute(_DUE_PAGERDUTY, (now, free))):
+                key = "pd:" + row.target
+                if self._paused.get(key, 0.0) <= now:  # paused a moment ago: the database learns it this turn
+                    groups.append(_Group(key, [row]))
         if self.slack is not None and now >= self._next_slack_look:
-            # Slack rows wait for their channel's turn; look at them a few times a second only
-            self._next_slack_look = now + min(0.1, self.config.slack_pace / 4)
-            by_target: dict[str, _Group] = {}
-            for row in self._due(conn, now, "!= 'pagerduty'", 5000):
-                key = f"{row.kind}:{row.target}"
-                if row.id in self._in_flight or self._paused.get(key, 0.0) > now or self._slack_next.get(key, 0.0) > now:
+            # Slack rows wait for their target's turn (about one post per second per channel):
+            # look a few times a second, and send what waits for a target as one digest
+            self._next_slack_look = now + min(0.25, self.config.slack_pace / 4)
+            for kind, target in conn.execute(_DUE_SLACK_TARGETS, (now,)).fetchall():
+                key = f"{kind}:{target}"
+                if self._paused.get(key, 0.0) > now or self._slack_next.get(key, 0.0) > now:
                     continue
-                if row.body.get("thread"):
-                    # a reply in the thread of the incident's first message, never part of a digest
-                    if key not in by_target:
-                        groups.append(_Group(key, [row], self._thread_of(conn, row)))
-                        self._slack_next[key] = now + self.config.slack_pace
-                    continue
-                group = by_target.get(key)
-                if group is None:
-                    group = by_target[key] = _Group(key, [])
-                group.deliveries.append(row)
-            for key, group in by_target.items():
-                if group.deliveries and self._slack_next.get(key, 0.0) <= now:
-                    groups.append(group)
+                rows = self._rows(conn.execute(_DUE_FOR_TARGET, (kind, target, now, DIGEST_MAX)))
+                replies = [row for row in rows if row.action == "reply"]
+                if replies:
+                    # a reply goes alone, into the thread of its incident's first message
+                    groups.append(_Group(key, [replies[0]], self._thread_of(conn, replies[0])))
+                elif rows:
+                    groups.append(_Group(key, rows))
+                if rows:
                     self._slack_next[key] = now + self.config.slack_pace
         return groups
 
-    def _due(self, conn: sqlite3.Connection, now: float, kind: str, limit: int) -> list[Delivery]:
-        rows = conn.execute(_SELECT.format(kind=kind), (now, limit)).fetchall()
-        return [
-            Delivery(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], bool(r[9]) and r[0] not in self._in_flight)
-            for r in rows
-        ]
+    def _rows(self, cursor: sqlite3.Cursor) -> list[Delivery]:
+        return [Delivery(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9] == INTERRUPTED) for r in cursor]
 
     @staticmethod
     def _thread_of(conn: sqlite3.Connection, row: Delivery) -> str | None:
@@ -289,12 +297,11 @@ class Worker:
         counts: dict[str, float] = {"heartbeat": now}
         add: dict[str, float] = {}
         policy = self.config.policy
-        conn.execute("BEGIN IMMEDIATE")
+        begin(conn)
         try:
             for done in finished:
                 group, ended = done.group, done.ended
                 for delivery, outcome in zip(group.deliveries, done.outcomes, strict=True):
-                    self._in_flight.discard(delivery.id)
                     attempts = delivery.attempts + 1
                     if outcome is DEFERRED:
                         conn.execute(
@@ -335,7 +342,8 @@ class Worker:
                 for chunk in range(0, len(ids), 500):
                     part = ids[chunk : chunk + 500]
                     conn.execute(
-                        f"UPDATE deliveries SET in_flight = 1, attempts = attempts + 1 WHERE id IN ({','.join('?' * len(part))})",
+                        f"UPDATE deliveries SET in_flight = {IN_FLIGHT}, attempts = attempts + 1"
+                        f" WHERE id IN ({','.join('?' * len(part))})",
                         part,
                     )
             conn.executemany(
@@ -441,6 +449,8 @@ def worker_process_main(config: WorkerConfig, parent: int) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     logging.basicConfig(level=logging.INFO, format="opsctl worker: %(message)s")
+    for chatty in ("httpx", "httpx2", "slack_sdk"):  # one INFO line per request would cost more than the request
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     lock = _exclusive(config.db_path)
     if os.getppid() != parent:  # the server died while we waited for the lock
         return

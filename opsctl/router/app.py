@@ -10,6 +10,7 @@ unexpected error is a 500 with a one-line log entry, never a traceback in the an
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sqlite3
 import time
@@ -20,6 +21,7 @@ from datetime import UTC, timedelta
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -72,8 +74,10 @@ def load_org(settings: RouterSettings) -> tuple[Org, Engine]:
     return org, Engine(org, default_calendar())
 
 
-def make_app(settings: RouterSettings, *, org: Org | None = None, engine: Engine | None = None) -> Starlette:
-    """The app for ``settings``; the org is loaded from ``settings.root`` unless given."""
+def make_app(settings: RouterSettings, *, org: Org | None = None, engine: Engine | None = None) -> AlertIntake:
+    """The app for ``settings``; the org is loaded from ``settings.root`` unless given.
+
+    ``make_app(settings).state`` is the :class:`RouterState` it runs on."""
     if org is None or engine is None:
         org, engine = load_org(settings)
     state = RouterState(
@@ -98,11 +102,15 @@ def make_app(settings: RouterSettings, *, org: Org | None = None, engine: Engine
             for hook in state.on_shutdown:
                 await asyncio.to_thread(hook)
 
-    async def accept(request: Request) -> Response:
-        return await accept_alerts(state, request)
+    async def not_here(request: Request) -> Response:  # POST is served by AlertIntake before Starlette
+        return JSONResponse(
+            {"error": "method-not-allowed", "message": f"{request.method} is not allowed here", "status": 405},
+            status_code=405,
+            headers={"Allow": "POST"},
+        )
 
     routes: list[Route | Mount] = [
-        Route("/v1/alerts/{source}", accept, methods=["POST"]),
+        Route("/v1/alerts/{source}", not_here, methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]),
         Route("/healthz", lambda request: JSONResponse({"status": "ok"})),
         Route("/readyz", _wrap(state, readyz)),
         Route("/metrics", _wrap(state, metrics)),
@@ -121,9 +129,8 @@ def make_app(settings: RouterSettings, *, org: Org | None = None, engine: Engine
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error, Rejected: _rejected},  # type: ignore[dict-item]
     )
-    app.state.router = state
     app.add_middleware(_NoTracebacks)
-    return app
+    return AlertIntake(state, app)
 
 
 def _index() -> dict[str, Any]:
@@ -144,10 +151,46 @@ def _index() -> dict[str, Any]:
 
 # -- intake ----------------------------------------------------------------------------
 
+ALERTS_PREFIX = "/v1/alerts/"
 
-async def read_body(request: Request, cap: int) -> bytes:
+
+class AlertIntake:
+    """``POST /v1/alerts/{source}`` as a plain ASGI callable in front of the Starlette app.
+
+    The hot path of an alert storm: Starlette's routing, request and response objects and
+    middleware stack cost about as much as routing and storing the alert, so this path
+    reads the body and writes the answer itself; everything else goes to Starlette.
+    """
+
+    def __init__(self, state: RouterState, app: ASGIApp) -> None:
+        self.state = state
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or scope["method"] != "POST" or not path.startswith(ALERTS_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        try:
+            status, payload = await accept_alerts(self.state, path[len(ALERTS_PREFIX) :], scope, receive)
+        except Exception as exc:  # never a traceback to the sender; one line in the log
+            log.error("internal error on POST %s: %s: %s", path[:80], type(exc).__name__, exc)
+            status, payload = 500, {"error": "internal", "message": "internal error; the server log has one line about it"}
+            payload["status"] = 500
+        data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": data})
+
+
+async def read_body(headers: Headers, receive: Receive, cap: int) -> bytes:
     """The body, refused with 413 as soon as it is over ``cap`` bytes (before reading it all)."""
-    declared = request.headers.get("content-length")
+    declared = headers.get("content-length")
     if declared is not None:
         try:
             size = int(declared)
@@ -157,42 +200,48 @@ async def read_body(request: Request, cap: int) -> bytes:
             raise TooLarge(f"the body is {size} bytes; the limit is {cap} (OPSCTL_ROUTER_MAX_BODY)")
     chunks = []
     total = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise Rejected("the client went away before sending the whole body", code="bad-request")
+        chunk = message.get("body", b"")
         total += len(chunk)
         if total > cap:
             raise TooLarge(f"the body is over the limit of {cap} bytes (OPSCTL_ROUTER_MAX_BODY)")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
-def _check_content_type(request: Request) -> None:
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+def _check_content_type(headers: Headers) -> None:
+    kind = headers.get("content-type", "").split(";")[0].strip().lower()
     if kind and "json" not in kind and kind != "text/plain":
         raise Rejected(
             f"Content-Type {kind} is not JSON: send the alert as application/json", status=415, code="unsupported-media-type"
         )
 
 
-async def accept_alerts(state: RouterState, request: Request) -> Response:
+async def accept_alerts(state: RouterState, source: str, scope: Scope, receive: Receive) -> tuple[int, dict[str, Any]]:
+    """Route and store the alerts of one request; the status and JSON body of the answer."""
     started = time.perf_counter()
-    source = request.path_params["source"]
     settings = state.settings
+    headers = Headers(scope=scope)
     try:
         if source not in PARSERS:
             raise unknown_source(source)
-        body = await read_body(request, settings.max_body_bytes)
-        authenticate(settings.credentials, source, request.headers, body, now=time.time(), window=settings.signature_window)
-        _check_content_type(request)
+        body = await read_body(headers, receive, settings.max_body_bytes)
+        authenticate(settings.credentials, source, headers, body, now=time.time(), window=settings.signature_window)
+        _check_content_type(headers)
         parsed = parse_body(source, body)
     except Rejected as exc:
         state.metrics.rejected[(source if source in PARSERS else "unknown", exc.code)] += 1
-        client = request.client.host if request.client else "?"
-        log.warning("refused POST /v1/alerts/%s from %s: %d %s: %s", source[:40], client, exc.status, exc.code, exc)
-        return JSONResponse(exc.body(), status_code=exc.status)
+        client = scope.get("client") or ("?", 0)
+        log.warning("refused POST /v1/alerts/%s from %s: %d %s: %s", source[:40], client[0], exc.status, exc.code, exc)
+        return exc.status, exc.body()
     if parsed.ignored:
         state.metrics.ignored[source] += 1
-        return JSONResponse({"status": "ignored", "reason": parsed.ignored}, status_code=200)
-    idempotency = request.headers.get("idempotency-key")
+        return 200, {"status": "ignored", "reason": parsed.ignored}
+    idempotency = headers.get("idempotency-key")
     alerts = list(parsed.alerts)
     if idempotency:
         many = len(alerts) > 1
@@ -221,7 +270,7 @@ async def accept_alerts(state: RouterState, request: Request) -> Response:
         }
         for decision, result in zip(decisions, results, strict=True)
     ]
-    return JSONResponse({"status": "accepted", "alerts": rows}, status_code=202)
+    return 202, {"status": "accepted", "alerts": rows}
 
 
 def _store_one(org: Org, conn: sqlite3.Connection, decision: Decision, slack: bool, now: float) -> outbox.Accepted:

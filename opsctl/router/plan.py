@@ -167,8 +167,29 @@ def person_words(org: Org, person_id: str, *, mention: bool = False) -> str:
     return f"{person.name} ({person_id})"
 
 
+_MEMO: dict[tuple[int, str], tuple[Chain, Any]] = {}
+
+
+def _memo(kind: str, chain: Chain, make: Any) -> Any:
+    """The words of a chain, made once per chain: in a storm thousands of alerts share a
+    chain (see :class:`~opsctl.router.matching.ChainCache`) and so share its words."""
+    entry = _MEMO.get((id(chain), kind))
+    if entry is not None and entry[0] is chain:
+        return entry[1]
+    if len(_MEMO) > 4096:
+        _MEMO.clear()
+    value = make()
+    _MEMO[(id(chain), kind)] = (chain, value)
+    return value
+
+
 def chain_lines(org: Org, chain: Chain) -> list[str]:
     """The chain, one line per step, for PagerDuty's details and ``opsctl route``."""
+    lines: list[str] = _memo("lines", chain, lambda: _chain_lines(org, chain))
+    return lines
+
+
+def _chain_lines(org: Org, chain: Chain) -> list[str]:
     lines = []
     for number, step in enumerate(chain.steps, start=1):
         who = person_words(org, step.person) if step.person else "nobody"
@@ -184,6 +205,11 @@ def _minutes(delay: Any) -> str:
 
 
 def _skipped_words(org: Org, chain: Chain) -> str:
+    words: str = _memo("skipped", chain, lambda: _skipped(org, chain))
+    return words
+
+
+def _skipped(org: Org, chain: Chain) -> str:
     skipped = [
         f"{step.role_words} {person_words(org, step.person)}, {step.skipped}"
         for step in chain.steps

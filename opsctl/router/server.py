@@ -82,7 +82,7 @@ def serve(settings: RouterSettings, host: str, port: int, *, log_level: str = "i
     app = make_app(replace(settings, expect_worker=True))
     outbox.connect(settings.db_path).close()  # the schema exists before the worker opens the file
     supervisor = WorkerSupervisor(WorkerConfig(settings.db_path, settings.vendor, settings.routing_keys, settings.retry))
-    app.state.router.on_shutdown.append(supervisor.stop)
+    app.state.on_shutdown.append(supervisor.stop)
     for line in startup_notes(settings):
         log.warning(line)
     supervisor.start()

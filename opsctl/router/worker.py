@@ -77,7 +77,9 @@ class WorkerConfig:
     vendor: VendorConfig
     routing_keys: Path | None
     policy: RetryPolicy = field(default_factory=RetryPolicy)
-    threads: int = 8
+    threads: int = 4
+    """Concurrent sends. More only add interpreter-lock contention against a fast service;
+    PagerDuty's own rate limits per routing key are far below what four threads send."""
     poll: float = 0.01
     """Seconds between looks at the outbox when there is nothing to do."""
     turn: float = 0.003
@@ -294,66 +296,73 @@ class Worker:
     # -- bookkeeping (dispatcher thread) ---------------------------------------------------
 
     def _write(self, conn: sqlite3.Connection, finished: list[_Finished], starting: list[_Group], now: float) -> None:
-        counts: dict[str, float] = {"heartbeat": now}
+        """Record what finished and mark what starts, in one transaction of few statements
+        (rows that end the same way share one ``UPDATE … WHERE id IN``)."""
         add: dict[str, float] = {}
         policy = self.config.policy
+        delivered: dict[str | None, list[int]] = {}
+        deferred: list[tuple[float | None, int]] = []
+        failed: list[tuple[str, str, int]] = []
+        retried: list[tuple[str, str, float | None, int]] = []
+        paused: dict[tuple[str, str], float] = {}
+        for done in finished:
+            for delivery, outcome in zip(done.group.deliveries, done.outcomes, strict=True):
+                attempts = delivery.attempts + 1
+                if outcome is DEFERRED:
+                    deferred.append((done.retry_at, delivery.id))
+                elif outcome.ok:
+                    delivered.setdefault(outcome.result, []).append(delivery.id)
+                    _count(add, f"delivered_total:{delivery.kind}")
+                    _observe(add, done.ended - delivery.created_at)
+                elif outcome.permanent or attempts >= policy.max_attempts:
+                    failed.append((outcome.code, _with_attempts(outcome.error, attempts), delivery.id))
+                    _count(add, f"failed_total:{delivery.kind}")
+                    log.warning("delivery %d (%s) failed for good: %s", delivery.id, delivery.kind, outcome.error)
+                else:
+                    retried.append((outcome.code, outcome.error, done.retry_at, delivery.id))
+                    _count(add, f"attempt_errors_total:{delivery.kind}")
+            if done.retry_at is not None and done.outcomes[0] is not DEFERRED:
+                kind, target = done.group.pause_key.split(":", 1)
+                key = ("pagerduty" if kind == "pd" else kind, target)
+                paused[key] = max(paused.get(key, 0.0), done.retry_at)
         begin(conn)
         try:
-            for done in finished:
-                group, ended = done.group, done.ended
-                for delivery, outcome in zip(group.deliveries, done.outcomes, strict=True):
-                    attempts = delivery.attempts + 1
-                    if outcome is DEFERRED:
-                        conn.execute(
-                            "UPDATE deliveries SET in_flight = 0, attempts = attempts - 1, next_at = ? WHERE id = ?",
-                            (done.retry_at, delivery.id),
-                        )
-                    elif outcome.ok:
-                        conn.execute(
-                            "UPDATE deliveries SET state = 'delivered', in_flight = 0, delivered_at = ?, result = ?,"
-                            " error_code = NULL, last_error = NULL WHERE id = ?",
-                            (ended, outcome.result, delivery.id),
-                        )
-                        _count(add, f"delivered_total:{delivery.kind}")
-                        _observe(add, ended - delivery.created_at)
-                    elif outcome.permanent or attempts >= policy.max_attempts:
-                        conn.execute(
-                            "UPDATE deliveries SET state = 'failed', in_flight = 0, error_code = ?, last_error = ? WHERE id = ?",
-                            (outcome.code, _with_attempts(outcome.error, attempts), delivery.id),
-                        )
-                        _count(add, f"failed_total:{delivery.kind}")
-                        log.warning("delivery %d (%s) failed for good: %s", delivery.id, delivery.kind, outcome.error)
-                    else:
-                        conn.execute(
-                            "UPDATE deliveries SET in_flight = 0, error_code = ?, last_error = ?, next_at = ? WHERE id = ?",
-                            (outcome.code, outcome.error, done.retry_at, delivery.id),
-                        )
-                        _count(add, f"attempt_errors_total:{delivery.kind}")
-                if done.retry_at is not None:
-                    # the target's other queued deliveries wait too, and so leave the due set
-                    kind, target = group.pause_key.split(":", 1)
-                    conn.execute(
-                        "UPDATE deliveries SET next_at = ? WHERE state = 'pending' AND kind = ? AND target = ?"
-                        " AND next_at < ? AND in_flight = 0",
-                        (done.retry_at, "pagerduty" if kind == "pd" else kind, target, done.retry_at),
-                    )
-            if starting:
-                ids = [d.id for group in starting for d in group.deliveries]
-                for chunk in range(0, len(ids), 500):
-                    part = ids[chunk : chunk + 500]
-                    conn.execute(
-                        f"UPDATE deliveries SET in_flight = {IN_FLIGHT}, attempts = attempts + 1"
-                        f" WHERE id IN ({','.join('?' * len(part))})",
-                        part,
-                    )
+            for result, ids in delivered.items():
+                _update_ids(
+                    conn,
+                    "UPDATE deliveries SET state = 'delivered', in_flight = 0, delivered_at = ?, result = ?,"
+                    " error_code = NULL, last_error = NULL",
+                    (now, result),
+                    ids,
+                )
+            conn.executemany("UPDATE deliveries SET in_flight = 0, attempts = attempts - 1, next_at = ? WHERE id = ?", deferred)
+            conn.executemany(
+                "UPDATE deliveries SET state = 'failed', in_flight = 0, error_code = ?, last_error = ? WHERE id = ?", failed
+            )
+            conn.executemany(
+                "UPDATE deliveries SET in_flight = 0, error_code = ?, last_error = ?, next_at = ? WHERE id = ?", retried
+            )
+            # a failed target's other queued deliveries wait too, and so leave the due set
+            conn.executemany(
+                "UPDATE deliveries SET next_at = ? WHERE state = 'pending' AND kind = ? AND target = ? AND next_at < ?"
+                " AND in_flight = 0",
+                [(until, kind, target, until) for (kind, target), until in paused.items()],
+            )
+            _update_ids(
+                conn,
+                f"UPDATE deliveries SET in_flight = {IN_FLIGHT}, attempts = attempts + 1",
+                (),
+                [d.id for group in starting for d in group.deliveries],
+            )
             conn.executemany(
                 "INSERT INTO counters (name, value) VALUES (?, ?)"
                 " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
-                list(add.items()),
+                [*add.items()],
             )
-            conn.executemany(
-                "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                list(counts.items()),
+            conn.execute(
+                "INSERT INTO counters (name, value) VALUES ('heartbeat', ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (now,),
             )
             conn.execute("COMMIT")
         except BaseException:
@@ -383,6 +392,12 @@ class Worker:
                     " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                     (now,),
                 )
+
+
+def _update_ids(conn: sqlite3.Connection, update: str, params: tuple[object, ...], ids: list[int]) -> None:
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk : chunk + 500]
+        conn.execute(f"{update} WHERE id IN ({','.join('?' * len(part))})", (*params, *part))
 
 
 def _with_attempts(error: str, attempts: int) -> str:
@@ -445,6 +460,10 @@ def _exclusive(db_path: Path) -> Any:
 def worker_process_main(config: WorkerConfig, parent: int) -> None:
     """The worker process that ``opsctl serve`` starts (see :mod:`opsctl.router.server`)."""
     _die_with_parent()
+    # Accepting comes first: an alert answered 202 is safe, and a sender that times out
+    # retries and may give up. Sending gets the CPU the intake leaves, and catches up.
+    with contextlib.suppress(OSError):
+        os.nice(10)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server; it stops us after draining
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

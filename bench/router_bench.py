@@ -115,17 +115,15 @@ async def _serve_fakes(port_file: Path) -> None:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
-                method, path, _ = lines[0].split(" ", 2)
+                path = lines[0].split(" ", 2)[1]
                 headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
                 status, payload = 404, {"error": "not found"}
                 if path == "/v2/enqueue":
                     status, payload = _pagerduty(state, json.loads(body))
                 elif path.startswith("/api/"):
-                    if "json" in headers.get("content-type", ""):
-                        args = json.loads(body)
-                    else:
-                        args = dict(parse_qsl(body.decode()))
+                    form = "json" not in headers.get("content-type", "")
+                    args = dict(parse_qsl(body.decode())) if form else json.loads(body)
                     status, payload = 200, _slack(state, path[5:], args)
                 elif path == "/stats":
                     status, payload = (
@@ -266,7 +264,7 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] if ordered else float("nan")
 
 
-def run_variant(name: str, commit: str, fake_port: int, args: argparse.Namespace) -> dict[str, Any]:
+def run_variant(name: str, commit: str, rate: float, fake_port: int, args: argparse.Namespace) -> dict[str, Any]:
     work = WORK / name
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -306,7 +304,7 @@ def run_variant(name: str, commit: str, fake_port: int, args: argparse.Namespace
         watched = {"server": server.pid, "worker": next(iter(_children(server.pid)), 0), "fakes": args.fakes_pid}
         cpu_before = {who: _cpu_seconds(pid) for who, pid in watched.items()}
         own_before = time.process_time()
-        load = asyncio.run(_load(port, name, args.rate, args.seconds, args.connections, record=True))
+        load = asyncio.run(_load(port, name, rate, args.seconds, args.connections, record=True))
         deadline = time.monotonic() + 120
         while True:
             stats = json.loads(_get(f"http://127.0.0.1:{fake_port}/stats"))
@@ -326,6 +324,8 @@ def run_variant(name: str, commit: str, fake_port: int, args: argparse.Namespace
     counters = {line.split()[0]: float(line.split()[1]) for line in metrics.splitlines() if line.startswith("opsctl_outbox_")}
     return {
         "name": name,
+        "commit": commit,
+        "offered": rate,
         "rate": load.accepted / load.elapsed,
         "sent": load.sent,
         "accepted": load.accepted,
@@ -348,7 +348,8 @@ def run_variant(name: str, commit: str, fake_port: int, args: argparse.Namespace
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rate", type=float, default=2500, help="offered alerts per second")
+    parser.add_argument("--rate", type=float, default=2500, help="burst: offered alerts per second")
+    parser.add_argument("--sustained", type=float, default=1000, help="sustained: offered alerts per second")
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--fakes", type=Path, help=argparse.SUPPRESS)
@@ -371,37 +372,44 @@ def main() -> None:
             time.sleep(0.05)
         fake_port = int(port_file.read_text())
         args.fakes_pid = fakes.pid
-        results = [run_variant(name, commit, fake_port, args) for name, commit in (("group", "group"), ("naive", "per-request"))]
+        runs = [
+            run_variant(f"{phase}-{commit}", commit, rate, fake_port, args)
+            for phase, rate in (("burst", args.rate), ("sustained", args.sustained))
+            for commit in ("group", "per-request")
+        ]
     finally:
         fakes.terminate()
         fakes.wait()
     print(
-        f"opsctl serve, {args.rate:.0f} alerts/s offered for {args.seconds:.0f} s on {args.connections} connections, "
-        f"{os.cpu_count()} CPUs, fsync on every commit"
+        f"opsctl serve on loopback, {os.cpu_count()} CPUs shared by load generator, server, worker and fakes; "
+        f"{args.seconds:.0f} s per run on {args.connections} connections; every commit fsynced"
     )
     print(
-        f"{'variant':<28}{'accepted/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'req/fsync':>10}"
+        f"{'run':<34}{'accepted/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'req/fsync':>10}"
         f"{'→PD p50 s':>11}{'→PD p99 s':>11}{'→PD max s':>11}{'errors':>8}"
     )
-    for r in results:
-        label = "group commit" if r["name"] == "group" else "naive (fsync per request)"
+    for r in runs:
+        label = f"{r['offered']:.0f}/s, {'group commit' if r['commit'] == 'group' else 'naive: fsync per request'}"
         print(
-            f"{label:<28}{r['rate']:>11.0f}{r['accept_p50']:>9.1f}{r['accept_p99']:>9.1f}{r['accept_max']:>9.1f}"
+            f"{label:<34}{r['rate']:>11.0f}{r['accept_p50']:>9.1f}{r['accept_p99']:>9.1f}{r['accept_max']:>9.1f}"
             f"{r['per_commit']:>10.1f}{r['delivered_p50']:>11.3f}{r['delivered_p99']:>11.3f}{r['delivered_max']:>11.3f}"
             f"{r['errors']:>8}"
         )
-    for r in results:
+    for r in runs:
         missing = r["accepted"] - r["delivered"]
         print(
-            f"{r['name']}: {r['accepted']} accepted, {r['delivered']} delivered to the fake PagerDuty"
+            f"{r['name']}: {r['accepted']} accepted, {r['delivered']} paged in the fake PagerDuty"
             f"{f' ({missing} not yet)' if missing else ''}; {r['slack_posts']} Slack posts carried {r['slack_lines']} messages; "
-            f"{r['pd_checked']} PagerDuty events checked against the description, {len(r['pd_rejected'])} rejected"
+            f"{r['pd_checked']} PagerDuty events checked against the description, {len(r['pd_rejected'])} rejected; CPU s: "
+            + ", ".join(f"{who} {s:.1f}" for who, s in r["cpu"].items())
         )
-        print("  CPU seconds until the last page was delivered: " + ", ".join(f"{who} {s:.1f}" for who, s in r["cpu"].items()))
-    group = results[0]
-    ok = group["rate"] >= 0.98 * args.rate and group["accept_p99"] <= 50 and group["delivered_p99"] <= 1.0
-    ok = ok and not group["pd_rejected"] and group["errors"] == 0
-    print("goals (group commit: ≥ offered rate, accept p99 ≤ 50 ms, delivered p99 ≤ 1 s):", "met" if ok else "NOT met")
+    burst, sustained = runs[0], runs[2]
+    clean = all(not r["pd_rejected"] and r["errors"] == 0 for r in runs)
+    accept_ok = burst["rate"] >= 0.98 * args.rate and burst["accept_p99"] <= 50
+    print(f"goal: ≥ {args.rate:.0f} accepted/s with p99 ≤ 50 ms (group commit): {'met' if accept_ok and clean else 'NOT met'}")
+    for r in (burst, sustained):
+        met = r["delivered_p99"] <= 1.0 and r["delivered"] == r["accepted"]
+        print(f"goal: accepted → delivered p99 ≤ 1 s at {r['offered']:.0f}/s: {'met' if met else 'NOT met'}")
 
 
 if __name__ == "__main__":

@@ -92,6 +92,12 @@ def make_app(settings: RouterSettings, *, org: Org | None = None, engine: Engine
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        import gc
+
+        # The org, the engine's caches and the imported modules live as long as the server:
+        # keep them out of the collector's full passes, which would otherwise walk them all
+        # every few thousand requests and stall every request in flight.
+        gc.freeze()
         state.writer.start()
         state.reader = outbox.connect(settings.db_path)
         try:

@@ -82,7 +82,7 @@ class WorkerConfig:
     PagerDuty's own rate limits per routing key are far below what four threads send."""
     poll: float = 0.01
     """Seconds between looks at the outbox when there is nothing to do."""
-    turn: float = 0.003
+    turn: float = 0.005
     """Seconds between two rounds while busy: each round records and starts a batch."""
     slack_pace: float = 1.0
     """Seconds between two posts to one Slack channel or person."""
@@ -126,6 +126,10 @@ _DUE_FOR_TARGET = (
     f"SELECT {_COLUMNS} FROM deliveries d WHERE d.state = 'pending' AND d.kind = ? AND d.target = ? AND d.next_at <= ?"
     f" AND d.in_flight != 1{_FIRST_OF_ITS_ORDER} ORDER BY d.next_at LIMIT ?"
 )
+CHECKPOINT_BYTES = 256 * 1024 * 1024
+"""A write-ahead log larger than this is checkpointed even while busy."""
+QUIET_SECONDS = 2.0
+"""Otherwise the log is checkpointed once the worker had nothing to do for this long."""
 DIGEST_MAX = 2000
 """Most messages one Slack post carries (listed in part, counted in full)."""
 IN_FLIGHT, INTERRUPTED = 1, 2
@@ -156,6 +160,7 @@ class Worker:
         self._next_slack_look = 0.0
         self._keys_generation = 0
         self._last_checkpoint = 0.0
+        self._last_busy = 0.0
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -193,6 +198,8 @@ class Worker:
         groups = self._pick(conn, now) if pool is not None else []
         if finished or groups:
             self._write(conn, finished, groups, now)
+        if groups or finished:
+            self._last_busy = now
         for group in groups:
             self._in_flight.update(d.id for d in group.deliveries)
             assert pool is not None
@@ -325,50 +332,34 @@ class Worker:
                 kind, target = done.group.pause_key.split(":", 1)
                 key = ("pagerduty" if kind == "pd" else kind, target)
                 paused[key] = max(paused.get(key, 0.0), done.retry_at)
-        begin(conn)
-        try:
-            for result, ids in delivered.items():
-                _update_ids(
-                    conn,
-                    "UPDATE deliveries SET state = 'delivered', in_flight = 0, delivered_at = ?, result = ?,"
-                    " error_code = NULL, last_error = NULL",
-                    (now, result),
-                    ids,
-                )
-            conn.executemany("UPDATE deliveries SET in_flight = 0, attempts = attempts - 1, next_at = ? WHERE id = ?", deferred)
-            conn.executemany(
-                "UPDATE deliveries SET state = 'failed', in_flight = 0, error_code = ?, last_error = ? WHERE id = ?", failed
+        steps: list[_Step] = []
+        for result, ids in delivered.items():
+            sql = (
+                "UPDATE deliveries SET state = 'delivered', in_flight = 0, delivered_at = ?, result = ?,"
+                " error_code = NULL, last_error = NULL"
             )
-            conn.executemany(
-                "UPDATE deliveries SET in_flight = 0, error_code = ?, last_error = ?, next_at = ? WHERE id = ?", retried
-            )
-            # a failed target's other queued deliveries wait too, and so leave the due set
-            conn.executemany(
+            steps += _by_ids(sql, (now, result), ids)
+        steps.append(_Step("UPDATE deliveries SET in_flight = 0, attempts = attempts - 1, next_at = ? WHERE id = ?", [*deferred]))
+        steps.append(
+            _Step("UPDATE deliveries SET state = 'failed', in_flight = 0, error_code = ?, last_error = ? WHERE id = ?", [*failed])
+        )
+        steps.append(
+            _Step("UPDATE deliveries SET in_flight = 0, error_code = ?, last_error = ?, next_at = ? WHERE id = ?", [*retried])
+        )
+        # a failed target's other queued deliveries wait too, and so leave the due set
+        steps.append(
+            _Step(
                 "UPDATE deliveries SET next_at = ? WHERE state = 'pending' AND kind = ? AND target = ? AND next_at < ?"
                 " AND in_flight = 0",
                 [(until, kind, target, until) for (kind, target), until in paused.items()],
             )
-            _update_ids(
-                conn,
-                f"UPDATE deliveries SET in_flight = {IN_FLIGHT}, attempts = attempts + 1",
-                (),
-                [d.id for group in starting for d in group.deliveries],
-            )
-            conn.executemany(
-                "INSERT INTO counters (name, value) VALUES (?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
-                [*add.items()],
-            )
-            conn.execute(
-                "INSERT INTO counters (name, value) VALUES ('heartbeat', ?)"
-                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                (now,),
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+        )
+        marks = [d.id for group in starting for d in group.deliveries]
+        steps += _by_ids(f"UPDATE deliveries SET in_flight = {IN_FLIGHT}, attempts = attempts + 1", (), marks)
+        upsert = "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value"
+        steps.append(_Step(f"{upsert} = value + excluded.value", [*add.items()]))
+        steps.append(_Step(f"{upsert} = excluded.value", [("heartbeat", now)]))
+        _run_in_short_transactions(conn, steps)
 
     def _housekeeping(self, conn: sqlite3.Connection, now: float) -> None:
         keys = self.keys.current()
@@ -385,19 +376,75 @@ class Worker:
                     )
         if now - self._last_checkpoint >= 1.0:
             self._last_checkpoint = now
-            with contextlib.suppress(sqlite3.OperationalError):
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            with contextlib.suppress(sqlite3.OperationalError, OSError):
                 conn.execute(
                     "INSERT INTO counters (name, value) VALUES ('heartbeat', ?)"
                     " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                     (now,),
                 )
+                # Copying the log into the database writes and fsyncs the database file,
+                # which slows the intake's own fsyncs: do it when quiet, or when the log grows big.
+                wal = os.path.getsize(f"{self.config.db_path}-wal")
+                quiet = now - self._last_busy >= QUIET_SECONDS
+                if wal > CHECKPOINT_BYTES or (quiet and wal > 0):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
-def _update_ids(conn: sqlite3.Connection, update: str, params: tuple[object, ...], ids: list[int]) -> None:
-    for chunk in range(0, len(ids), 500):
-        part = ids[chunk : chunk + 500]
-        conn.execute(f"{update} WHERE id IN ({','.join('?' * len(part))})", (*params, *part))
+ROWS_PER_TRANSACTION = 200
+"""Rows the worker changes per transaction. The server waits for the write lock while the
+worker holds it: a thousand-row digest recorded at once stalls every request for tens of
+milliseconds, the same rows in slices of 200 for a few milliseconds each."""
+
+
+@dataclass(frozen=True)
+class _Step:
+    sql: str
+    rows: list[tuple[object, ...]]
+    weight: int = 0
+    """Rows it changes (when not one per parameter row)."""
+
+
+YIELD_SECONDS = 0.003
+"""Pause between two of the worker's slices, longer than the server's retry interval."""
+
+
+def _by_ids(update: str, params: tuple[object, ...], ids: list[int]) -> list[_Step]:
+    """``update … WHERE id IN (…)`` in slices, as steps for :func:`_run_in_short_transactions`."""
+    steps = []
+    for chunk in range(0, len(ids), ROWS_PER_TRANSACTION):
+        part = ids[chunk : chunk + ROWS_PER_TRANSACTION]
+        steps.append(_Step(f"{update} WHERE id IN ({','.join('?' * len(part))})", [(*params, *part)], len(part)))
+    return steps
+
+
+def _run_in_short_transactions(conn: sqlite3.Connection, steps: list[_Step]) -> None:
+    """Run the steps, committing whenever about :data:`ROWS_PER_TRANSACTION` rows changed.
+
+    Each step is bookkeeping that is right on its own: a crash between two transactions
+    leaves every delivery either recorded or still to be sent (and PagerDuty's dedup key,
+    Slack's metadata check, make sending again harmless).
+    """
+    touched = 0
+    try:
+        for step in steps:
+            if not step.rows:
+                continue
+            if not conn.in_transaction:
+                begin(conn)
+            conn.executemany(step.sql, step.rows)
+            touched += step.weight or len(step.rows)
+            if touched >= ROWS_PER_TRANSACTION:
+                conn.execute("COMMIT")
+                touched = 0
+                # SQLite queues nobody: without a pause the next slice would take the lock
+                # again before the server's writer, which retries every few milliseconds
+                time.sleep(YIELD_SECONDS)
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def _with_attempts(error: str, attempts: int) -> str:

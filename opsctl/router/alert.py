@@ -71,23 +71,6 @@ class Alert:
             "details": self.details,
         }
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Alert:
-        ids = dict(data.get("ids") or {})
-        ids["names"] = tuple(ids.get("names") or ())
-        return cls(
-            source=data["source"],
-            status=data["status"],
-            summary=data["summary"],
-            event_key=data["event_key"],
-            failure_key=data["failure_key"],
-            ids=Identifiers(**ids),
-            severity=data.get("severity"),
-            occurred_at=data.get("occurred_at"),
-            links=tuple(Link(**link) for link in data.get("links") or ()),
-            details=dict(data.get("details") or {}),
-        )
-
 
 @dataclass(frozen=True)
 class Parsed:

@@ -133,7 +133,7 @@ def make_app(settings: RouterSettings, *, org: Org | None = None, engine: Engine
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={HTTPException: _http_error, Rejected: _rejected},  # type: ignore[dict-item]
+        exception_handlers={HTTPException: _http_error},  # type: ignore[dict-item]
     )
     app.add_middleware(_NoTracebacks)
     return AlertIntake(state, app)
@@ -393,10 +393,6 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     return JSONResponse(
         {"error": code, "message": message, "status": exc.status_code}, status_code=exc.status_code, headers=exc.headers
     )
-
-
-async def _rejected(request: Request, exc: Rejected) -> Response:
-    return JSONResponse(exc.body(), status_code=exc.status)
 
 
 class _NoTracebacks:

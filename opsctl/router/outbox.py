@@ -168,9 +168,8 @@ def begin(conn: sqlite3.Connection, *, give_up: float = 30.0) -> None:
 @dataclass
 class _Job(Generic[T]):
     run: Callable[[sqlite3.Connection], T]
-    loop: asyncio.AbstractEventLoop | None
-    future: asyncio.Future[T] | None
-    done: threading.Event | None = None
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[T]
     result: Any = None
     error: BaseException | None = None
 
@@ -212,17 +211,6 @@ class Writer:
         future: asyncio.Future[T] = loop.create_future()
         self._queue.put(_Job(work, loop, future))
         return await future
-
-    def run_sync(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """:meth:`run` for threads without an event loop."""
-        job: _Job[T] = _Job(work, None, None, threading.Event())
-        self._queue.put(job)
-        assert job.done is not None
-        job.done.wait()
-        if job.error is not None:
-            raise job.error
-        result: T = job.result
-        return result
 
     def _loop(self) -> None:
         conn = self.conn
@@ -269,10 +257,7 @@ class Writer:
     def _settle(batch: list[_Job[Any]]) -> None:
         by_loop: dict[asyncio.AbstractEventLoop, list[_Job[Any]]] = {}
         for job in batch:
-            if job.loop is not None:
-                by_loop.setdefault(job.loop, []).append(job)
-            elif job.done is not None:
-                job.done.set()
+            by_loop.setdefault(job.loop, []).append(job)
         for loop, jobs in by_loop.items():
             # one wake-up of the event loop per batch, not per request
             with contextlib.suppress(RuntimeError):  # the loop closed while we committed: nobody waits
@@ -282,7 +267,7 @@ class Writer:
 def _resolve_all(jobs: list[_Job[Any]]) -> None:
     for job in jobs:
         future = job.future
-        if future is None or future.done():
+        if future.done():  # the request was cancelled (its client went away): stored all the same
             continue
         if job.error is not None:
             future.set_exception(job.error)

@@ -54,10 +54,6 @@ class WorkerSupervisor:
                 log.error("delivery worker exited with %s; starting it again", process.returncode)
                 self._spawn()
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
     def stop(self) -> None:
         self._stopping.set()
         process = self._process

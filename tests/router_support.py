@@ -147,6 +147,15 @@ class ServerThread:
         self.sock.close()
 
 
+def assert_no_tracebacks_logged(caplog: Any) -> None:
+    """What bad input leaves in the log: one warning line each, never a traceback or an error."""
+    import logging
+
+    for record in caplog.records:
+        assert record.exc_info is None and "Traceback" not in record.getMessage(), record.getMessage()
+        assert record.levelno < logging.ERROR, record.getMessage()
+
+
 def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.02) -> Any:
     deadline = time.monotonic() + timeout
     while True:

@@ -26,7 +26,7 @@ from schemathesis import checks
 from opsctl.loader import load_working_tree
 from opsctl.router.openapi import document
 from opsctl.router.sources import SOURCES
-from tests.router_support import Router, request, running_router, signed_headers
+from tests.router_support import Router, assert_no_tracebacks_logged, request, running_router, signed_headers
 
 schema = schemathesis.openapi.from_dict(document())
 
@@ -46,9 +46,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Router]:
 def _no_tracebacks_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     caplog.set_level(logging.WARNING)
     yield
-    for record in caplog.records:
-        assert record.exc_info is None and "Traceback" not in record.getMessage(), record.getMessage()
-        assert record.levelno < logging.ERROR, record.getMessage()
+    assert_no_tracebacks_logged(caplog)
 
 
 def _send(case: Any, base: str) -> requests.Response:

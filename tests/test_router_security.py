@@ -24,6 +24,7 @@ from tests.router_support import (
     GRAFANA_SECRET,
     Answer,
     Router,
+    assert_no_tracebacks_logged,
     request,
     running_router,
     signed_headers,
@@ -47,9 +48,7 @@ def router(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Router]:
 def _no_tracebacks_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     caplog.set_level(logging.DEBUG)
     yield
-    for record in caplog.records:
-        assert record.exc_info is None, record.getMessage()
-        assert "Traceback" not in record.getMessage()
+    assert_no_tracebacks_logged(caplog)
 
 
 def post(router: Router, source: str, body: bytes, headers: dict[str, str]) -> Answer:

@@ -19,6 +19,7 @@ import pytest
 
 from opsctl.loader import load_working_tree
 from opsctl.router.security import Credentials
+from tests.fakes.specs import SPECS
 from tests.router_support import (
     DBT_SECRET,
     GRAFANA_SECRET,
@@ -33,8 +34,8 @@ from tests.router_support import (
 from tests.support import REPO_ROOT
 
 AIRFLOW = json.dumps({"dag_id": "aggregate_growth_investors", "task_id": "t", "run_id": "r"}).encode()
-DBT = Path("/work/shared/specs/inbound/dbt-cloud-job-run-errored.json").read_bytes()
-ALERTMANAGER = Path("/work/shared/specs/inbound/alertmanager-v4.json").read_bytes()
+DBT = (SPECS / "inbound" / "dbt-cloud-job-run-errored.json").read_bytes()
+ALERTMANAGER = (SPECS / "inbound" / "alertmanager-v4.json").read_bytes()
 
 
 @pytest.fixture(scope="module")

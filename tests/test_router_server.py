@@ -16,6 +16,7 @@ from opsctl.loader import load_working_tree
 from opsctl.model import Org
 from tests.fakes.base import Fault
 from tests.fakes.pagerduty_events import PagerDutyEventsFake
+from tests.fakes.specs import SPECS
 from tests.router_support import Router, request, routing_keys_for, running_router, wait_until
 from tests.support import REPO_ROOT, run
 
@@ -178,7 +179,7 @@ def test_an_unmatched_alert_goes_to_the_default_teams_on_call(router: Router) ->
 
 
 def test_an_alertmanager_notification_routes_each_alert(router: Router) -> None:
-    payload = json.loads((Path("/work/shared/specs/inbound/alertmanager-v4.json")).read_text())
+    payload = json.loads((SPECS / "inbound" / "alertmanager-v4.json").read_text())
     payload["alerts"].append({"status": "firing", "labels": {"alertname": "Lag", "pipeline": "daily_growth_experiments"}})
     answer = router.post("alertmanager", payload)
     assert [row["pipeline"] for row in answer.json()["alerts"]] == ["aggregate_profit_investors", "daily_growth_experiments"]

@@ -1,8 +1,9 @@
-"""The ASGI app of ``opsctl serve``, built by :func:`make_app` (Starlette).
+"""The ASGI app of ``opsctl serve``, built by :func:`make_app`.
 
-``POST /v1/alerts/{source}`` reads the body (capped), checks the token or signature,
-parses it, routes each alert (pure: :func:`opsctl.router.matching.decide`) and hands the
-decisions to the outbox writer; it answers 202 once they are committed and fsynced.
+``POST /v1/alerts/{source}`` (:class:`AlertIntake`, a plain ASGI callable in front of a
+Starlette app that serves everything else) reads the body (capped), checks the token or
+signature, parses it, routes each alert (pure: :func:`opsctl.router.matching.decide`) and
+hands the decisions to the outbox writer; it answers 202 once they are committed and fsynced.
 Every refusal is a JSON body ``{"error", "message", "status"}`` with a 4xx status; an
 unexpected error is a 500 with a one-line log entry, never a traceback in the answer.
 """

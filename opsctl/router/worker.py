@@ -1,8 +1,10 @@
 """The delivery worker: sends what the outbox holds, until it is sent or a person must act.
 
 One dispatcher thread owns the worker's database connection. Each turn it records the
-outcomes of finished sends, picks the deliveries that are due, marks them in flight (one
-transaction for both) and hands them to a small thread pool of senders.
+outcomes of finished sends, picks the deliveries that are due, marks them in flight and
+hands them to a small thread pool of senders. Its writes go in slices of a couple of
+hundred rows with a pause between them, because the server's intake waits for the same
+write lock (see :func:`_run_in_short_transactions`).
 
 - Order. A delivery waits while an earlier one with the same ``order_key`` is pending, so
   a resolve never overtakes its trigger and a Slack reply finds the message it threads on.
@@ -21,7 +23,9 @@ transaction for both) and hands them to a small thread pool of senders.
   makes that harmless) and Slack messages only if the channel does not already hold them.
 
 The worker runs in its own process under ``opsctl serve`` (so sending never competes with
-accepting for the interpreter lock), or in a thread for tests.
+accepting for the interpreter lock, and at a lower CPU priority, so that a storm is
+accepted first and paged as fast as the rest of the machine allows), or in a thread for
+tests.
 """
 
 from __future__ import annotations

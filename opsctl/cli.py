@@ -31,6 +31,9 @@ COMMANDS: dict[str, str] = {
     "sync": "opsctl.commands.sync:sync_group",
     "notify": "opsctl.commands.sync:notify_group",
     "doctor": "opsctl.commands.sync:doctor_command",
+    "serve": "opsctl.commands.router:serve_command",
+    "route": "opsctl.commands.router:route_command",
+    "alerts": "opsctl.commands.router:alerts_group",
 }
 """Command name → ``module:attribute`` of its click command."""
 

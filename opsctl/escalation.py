@@ -145,7 +145,10 @@ def escalation_chain(org: Org, engine: Engine, instant: datetime, pipeline: Pipe
                 skipped = f"unavailable: {absence}"
             elif role.startswith("pipeline_") and person is not None and not in_working_hours(person, org, instant):
                 skipped = "outside working hours"
-        seen.add(person_id)
+        # Only somebody who is paged is "in the chain": an owner skipped at night for their
+        # working hours must still be paged when they are also the on-call.
+        if not skipped:
+            seen.add(person_id)
         steps.append(ChainStep(role, person_id, delay, skipped))
 
     page_now, reason = True, "pages at any hour"

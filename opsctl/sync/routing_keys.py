@@ -1,4 +1,4 @@
-"""The routing keys file: how the alert router finds the PagerDuty service to page.
+"""Writing the routing keys file: how the alert router finds the PagerDuty service to page.
 
 ``opsctl sync pagerduty --routing-keys-out PATH`` writes, with file mode 0600 (a routing
 key lets anyone who holds it open incidents)::
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opsctl.errors import UsageError
+from opsctl.router.routing_keys import VERSION
 from opsctl.sync.marker import read_marker
 from opsctl.sync.pagerduty_actual import RemoteService, opsctl_integration
 from opsctl.sync.pagerduty_desired import PagerDutyDesired
@@ -31,8 +32,6 @@ from opsctl.sync.plan import Notice
 
 if TYPE_CHECKING:
     from pagerduty import RestApiV2Client
-
-VERSION = 1
 
 
 def routing_keys_of(client: RestApiV2Client, services: Iterable[RemoteService]) -> dict[str, str]:

@@ -47,7 +47,7 @@ def test_plan_text_and_json_for_the_example_org(pd_fake: PagerDutyFake, monkeypa
     assert [c["title"] for c in data["changes"]] == [
         line.split(" '", 1)[1].split("'", 1)[0] for line in text.stdout.splitlines() if line[:2] in ("+ ", "~ ", "- ")
     ]
-    assert data["summary"] == {"create": 228, "update": 0, "delete": 0, "in_sync": 0, "drift": 0, "warnings": 0}
+    assert data["summary"] == {"create": 231, "update": 0, "delete": 0, "in_sync": 0, "drift": 0, "warnings": 0}
     assert data["applied"] is None
     assert pd_fake.writes() == 0
     no_tokens(text, as_json)
@@ -84,13 +84,13 @@ def test_apply_then_check(pd_fake: PagerDutyFake, monkeypatch: pytest.MonkeyPatc
     cli_env(monkeypatch, pd=pd_fake)
     applied = run("sync", "pagerduty", *AT, "--apply", root=REPO_ROOT)
     assert applied.exit_code == 0, applied.output
-    assert applied.stdout.splitlines()[-1] == "Plan: 228 to create, 0 to update, 0 to delete, 0 in sync."
+    assert applied.stdout.splitlines()[-1] == "Plan: 231 to create, 0 to update, 0 to delete, 0 in sync."
     assert applied.stderr == f"opsctl sync pagerduty: applied, {pd_fake.writes()} write(s)\n"
     pd_fake.reset_counts()
     check = run("sync", "pagerduty", *AT, "--check", root=REPO_ROOT)
     assert check.exit_code == 0
     assert check.stdout.endswith(
-        "Nothing to change: 228 managed objects in sync.\n\nPlan: 0 to create, 0 to update, 0 to delete, 228 in sync.\n"
+        "Nothing to change: 231 managed objects in sync.\n\nPlan: 0 to create, 0 to update, 0 to delete, 231 in sync.\n"
     )
     again = run("sync", "pagerduty", *AT, "--apply", "--format", "json", root=REPO_ROOT)
     assert json.loads(again.stdout)["applied"]["writes"] == 0
@@ -107,7 +107,7 @@ def test_check_exits_1_on_a_manual_override(pd_fake: PagerDutyFake, monkeypatch:
     check = run("sync", "pagerduty", *AT, "--check", root=REPO_ROOT)
     assert check.exit_code == 1
     assert "drift: schedule:platform-oncall:primary: manual override dp2 from 2026-11-24T01:00+01:00" in check.stdout
-    assert check.stdout.splitlines()[-1] == "Plan: 0 to create, 0 to update, 0 to delete, 228 in sync, 1 drift finding."
+    assert check.stdout.splitlines()[-1] == "Plan: 0 to create, 0 to update, 0 to delete, 231 in sync, 1 drift finding."
 
 
 def test_routing_keys_file(pd_fake: PagerDutyFake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -217,3 +217,26 @@ def test_doctor(pd_fake: PagerDutyFake, slack_fake: SlackFake, monkeypatch: pyte
     unset = run("doctor", root=REPO_ROOT)
     assert "FAIL  SLACK_BOT_TOKEN is not set" in unset.stdout
     no_tokens(good, bad, unset)
+
+
+def test_the_router_pages_through_the_keys_sync_wrote(
+    pd_fake: PagerDutyFake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The contract between `sync pagerduty --routing-keys-out` and `opsctl serve`: an alert
+    reaches the integration of its pipeline's service, an unmatched one its default team's."""
+    from tests.router_support import running_router, wait_until
+
+    cli_env(monkeypatch, pd=pd_fake)
+    target = tmp_path / "keys.json"
+    assert run("sync", "pagerduty", *AT, "--apply", "--routing-keys-out", str(target), root=REPO_ROOT).exit_code == 0
+    integration = {s["name"]: s["integrations"][0]["key"] for s in pd_fake.services.values()}
+    with running_router(tmp_path, EXAMPLE, clock=lambda: NOW, keys=json.loads(target.read_text())) as router:
+        dag = {"dag_id": "aggregate_profit_investors", "task_id": "load", "run_id": "r1", "try_number": 1}
+        assert router.post("airflow", dag).status == 202
+        assert router.post("generic", {"summary": "Disk full on a host nobody owns"}).status == 202
+        wait_until(router.settled)
+        assert [i.routing_key for i in router.pd.incidents] == [
+            integration["Aggregate Profit for Investors (aggregate_profit_investors)"],
+            integration[f"{EXAMPLE.teams[EXAMPLE.settings.default_team].name} on-call ({EXAMPLE.settings.default_team})"],
+        ]
+        assert router.deliveries("failed") == []

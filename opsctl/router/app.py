@@ -1,0 +1,427 @@
+"""The ASGI app of ``opsctl serve``, built by :func:`make_app`.
+
+``POST /v1/alerts/{source}`` (:class:`AlertIntake`, a plain ASGI callable in front of a
+Starlette app that serves everything else) reads the body (capped), checks the token or
+signature, parses it, routes each alert (pure: :func:`opsctl.router.matching.decide`) and
+hands the decisions to the outbox writer; it answers 202 once they are committed and fsynced.
+Every refusal is a JSON body ``{"error", "message", "status"}`` with a 4xx status; an
+unexpected error is a 500 with a one-line log entry, never a traceback in the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, timedelta
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from opsctl.errors import OpsctlError, UsageError
+from opsctl.model import Org
+from opsctl.router import outbox
+from opsctl.router.alert import Alert
+from opsctl.router.errors import Rejected, TooLarge
+from opsctl.router.matching import AlertIndex, ChainCache, Decision, decide
+from opsctl.router.metrics import IntakeMetrics, render
+from opsctl.router.openapi import document
+from opsctl.router.plan import Incident, Plan, plan
+from opsctl.router.report import decision_json
+from opsctl.router.security import authenticate
+from opsctl.router.settings import RouterSettings
+from opsctl.router.sources import PARSERS, parse_body, unknown_source
+from opsctl.schedule.resolve import Engine
+
+log = logging.getLogger("opsctl.router")
+
+HEARTBEAT_STALE = 15.0
+"""Seconds without a worker heartbeat before /readyz says the worker is gone."""
+
+
+@dataclass
+class RouterState:
+    """What the app holds while it runs."""
+
+    settings: RouterSettings
+    org: Org
+    engine: Engine
+    index: AlertIndex
+    chains: ChainCache
+    writer: outbox.Writer
+    metrics: IntakeMetrics
+    reader: sqlite3.Connection | None = None
+    on_shutdown: list[Callable[[], None]] = field(default_factory=list)
+    """Run after the server stops taking requests (``opsctl serve`` stops its worker here, so
+    that the worker records its last sends before the process exits)."""
+
+
+def load_org(settings: RouterSettings) -> tuple[Org, Engine]:
+    from opsctl.holiday_calendar import default_calendar
+    from opsctl.loader import WorkingTree, load
+
+    org = load(WorkingTree(settings.root), catalog=False).require_ok()
+    return org, Engine(org, default_calendar())
+
+
+def make_app(settings: RouterSettings, *, org: Org | None = None, engine: Engine | None = None) -> AlertIntake:
+    """The app for ``settings``; the org is loaded from ``settings.root`` unless given.
+
+    ``make_app(settings).state`` is the :class:`RouterState` it runs on."""
+    if org is None or engine is None:
+        org, engine = load_org(settings)
+    state = RouterState(
+        settings,
+        org,
+        engine,
+        AlertIndex(org),
+        ChainCache(org, engine),
+        outbox.Writer(settings.db_path, group_commit=settings.group_commit),
+        IntakeMetrics(),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        import gc
+
+        # The org, the engine's caches and the imported modules live as long as the server:
+        # keep them out of the collector's full passes, which would otherwise walk them all
+        # every few thousand requests and stall every request in flight.
+        gc.freeze()
+        state.writer.start()
+        state.reader = outbox.connect(settings.db_path)
+        try:
+            yield
+        finally:
+            state.writer.close()
+            state.reader.close()
+            for hook in state.on_shutdown:
+                await asyncio.to_thread(hook)
+
+    async def not_here(request: Request) -> Response:  # POST is served by AlertIntake before Starlette
+        return JSONResponse(
+            {"error": "method-not-allowed", "message": f"{request.method} is not allowed here", "status": 405},
+            status_code=405,
+            headers={"Allow": "POST"},
+        )
+
+    routes: list[Route | Mount] = [
+        Route("/v1/alerts/{source}", not_here, methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]),
+        Route("/healthz", lambda request: JSONResponse({"status": "ok"})),
+        Route("/readyz", _wrap(state, readyz)),
+        Route("/metrics", _wrap(state, metrics)),
+        Route("/v1/oncall", _wrap(state, oncall)),
+        Route("/calendars/{rotation}.ics", _wrap(state, calendar)),
+        Route("/openapi.json", lambda request: JSONResponse(document())),
+    ]
+    if settings.site_dir is not None:
+        from starlette.staticfiles import StaticFiles
+
+        routes.append(Mount("/", app=StaticFiles(directory=str(settings.site_dir), html=True), name="site"))
+    else:
+        routes.append(Route("/", lambda request: JSONResponse(_index())))
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error},  # type: ignore[dict-item]
+    )
+    app.add_middleware(_NoTracebacks)
+    return AlertIntake(state, app)
+
+
+def _index() -> dict[str, Any]:
+    return {
+        "service": "opsctl alert router",
+        "endpoints": [
+            "/v1/alerts/{source}",
+            "/v1/oncall",
+            "/calendars/{rotation}.ics",
+            "/healthz",
+            "/readyz",
+            "/metrics",
+            "/openapi.json",
+        ],
+        "sources": list(PARSERS),
+    }
+
+
+# -- intake ----------------------------------------------------------------------------
+
+ALERTS_PREFIX = "/v1/alerts/"
+
+
+class AlertIntake:
+    """``POST /v1/alerts/{source}`` as a plain ASGI callable in front of the Starlette app.
+
+    The hot path of an alert storm: Starlette's routing, request and response objects and
+    middleware stack cost about as much as routing and storing the alert, so this path
+    reads the body and writes the answer itself; everything else goes to Starlette.
+    """
+
+    def __init__(self, state: RouterState, app: ASGIApp) -> None:
+        self.state = state
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or scope["method"] != "POST" or not path.startswith(ALERTS_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        try:
+            status, payload = await accept_alerts(self.state, path[len(ALERTS_PREFIX) :], scope, receive)
+        except Exception as exc:  # never a traceback to the sender; one line in the log
+            log.error("internal error on POST %s: %s: %s", path[:80], type(exc).__name__, exc)
+            status, payload = 500, {"error": "internal", "message": "internal error; the server log has one line about it"}
+            payload["status"] = 500
+        data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": data})
+
+
+async def read_body(headers: Headers, receive: Receive, cap: int) -> bytes:
+    """The body, refused with 413 as soon as it is over ``cap`` bytes (before reading it all)."""
+    declared = headers.get("content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise Rejected("Content-Length is not a number", code="bad-request") from None
+        if size > cap:
+            raise TooLarge(f"the body is {size} bytes; the limit is {cap} (OPSCTL_ROUTER_MAX_BODY)")
+    chunks = []
+    total = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise Rejected("the client went away before sending the whole body", code="bad-request")
+        chunk = message.get("body", b"")
+        total += len(chunk)
+        if total > cap:
+            raise TooLarge(f"the body is over the limit of {cap} bytes (OPSCTL_ROUTER_MAX_BODY)")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _check_content_type(headers: Headers) -> None:
+    kind = headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind and "json" not in kind and kind != "text/plain":
+        raise Rejected(
+            f"Content-Type {kind} is not JSON: send the alert as application/json", status=415, code="unsupported-media-type"
+        )
+
+
+async def accept_alerts(state: RouterState, source: str, scope: Scope, receive: Receive) -> tuple[int, dict[str, Any]]:
+    """Route and store the alerts of one request; the status and JSON body of the answer."""
+    started = time.perf_counter()
+    settings = state.settings
+    headers = Headers(scope=scope)
+    try:
+        if source not in PARSERS:
+            raise unknown_source(source)
+        body = await read_body(headers, receive, settings.max_body_bytes)
+        authenticate(settings.credentials, source, headers, body, now=time.time(), window=settings.signature_window)
+        _check_content_type(headers)
+        parsed = parse_body(source, body)
+    except Rejected as exc:
+        state.metrics.rejected[(source if source in PARSERS else "unknown", exc.code)] += 1
+        client = scope.get("client") or ("?", 0)
+        log.warning("refused POST /v1/alerts/%s from %s: %d %s: %s", source[:40], client[0], exc.status, exc.code, exc)
+        return exc.status, exc.body()
+    if parsed.ignored:
+        state.metrics.ignored[source] += 1
+        return 200, {"status": "ignored", "reason": parsed.ignored}
+    idempotency = headers.get("idempotency-key")
+    alerts = list(parsed.alerts)
+    if idempotency:
+        many = len(alerts) > 1
+        alerts = [replace(a, event_key=f"{idempotency}#{i}" if many else idempotency) for i, a in enumerate(alerts)]
+    now = settings.clock()
+    decisions = [decide(state.org, state.engine, state.index, alert, now, chains=state.chains) for alert in alerts]
+    slack = settings.vendor.slack_token is not None
+    stamp = time.time()  # the outbox runs on the wall clock (tests move the routing instant only)
+
+    def store(conn: sqlite3.Connection) -> list[outbox.Accepted]:
+        return [_store_one(state.org, conn, decision, slack, stamp) for decision in decisions]
+
+    results = await state.writer.run(store)
+    for result in results:
+        (state.metrics.duplicates if result.duplicate else state.metrics.accepted)[source] += 1
+    state.metrics.accept_latency.observe(time.perf_counter() - started)
+    rows = [
+        {
+            "id": result.id,
+            "duplicate": result.duplicate,
+            "pipeline": decision.match.pipeline,
+            "team": decision.match.team,
+            "pages": decision.chain.page_now and decision.alert.status == "firing",
+            "dedup_key": result.dedup_key,
+            "note": result.note,
+        }
+        for decision, result in zip(decisions, results, strict=True)
+    ]
+    return 202, {"status": "accepted", "alerts": rows}
+
+
+def _store_one(org: Org, conn: sqlite3.Connection, decision: Decision, slack: bool, now: float) -> outbox.Accepted:
+    alert: Alert = decision.alert
+
+    def make_plan(incident: Incident | None) -> Plan:
+        return plan(org, decision, incident, slack=slack)
+
+    return outbox.accept(
+        conn,
+        source=alert.source,
+        event_key=alert.event_key,
+        status=alert.status,
+        summary=alert.summary,
+        pipeline=decision.match.pipeline,
+        team=decision.match.team,
+        dedup_key=decision.dedup_key,
+        failure_key=alert.failure_key,
+        decision=decision_json(org, decision),
+        alert=alert.to_json(),
+        make_plan=make_plan,
+        now=now,
+    )
+
+
+# -- reading endpoints -------------------------------------------------------------------
+
+Handler = Callable[[RouterState, Request], Awaitable[Response]]
+
+
+def _wrap(state: RouterState, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        return await handler(state, request)
+
+    return endpoint
+
+
+async def readyz(state: RouterState, request: Request) -> Response:
+    problems = []
+    if not state.writer.alive:
+        problems.append("the outbox writer is not running")
+    stored: dict[str, float] = {}
+    if state.reader is not None:
+        try:
+            stored = outbox.counters(state.reader)
+        except sqlite3.Error as exc:
+            problems.append(f"the alert database cannot be read: {exc}")
+    if state.settings.expect_worker:
+        age = time.time() - stored.get("heartbeat", 0.0)
+        if age > HEARTBEAT_STALE:
+            problems.append(f"the delivery worker has not been seen for {age:.0f} s")
+    body: dict[str, Any] = {"status": "not ready" if problems else "ready", "pipelines": len(state.org.pipelines)}
+    if problems:
+        body["problems"] = problems
+    return JSONResponse(body, status_code=503 if problems else 200)
+
+
+async def metrics(state: RouterState, request: Request) -> Response:
+    stored: dict[str, float] = {}
+    depth = failed = 0
+    if state.reader is not None:
+        stored = outbox.counters(state.reader)
+        depth = outbox.pending_count(state.reader)
+        failed = state.reader.execute("SELECT count(*) FROM deliveries WHERE state = 'failed'").fetchone()[0]
+    text = render(state.metrics, stored, queue_depth=depth, failed=failed, commits=state.writer.commits, jobs=state.writer.jobs)
+    return Response(text, media_type="text/plain; version=0.0.4")
+
+
+async def oncall(state: RouterState, request: Request) -> Response:
+    from opsctl.oncall import answers
+    from opsctl.timeparse import parse_when
+
+    params = request.query_params
+    now = state.settings.clock()
+    try:
+        # a time without an offset is UTC here: the server's own zone means nothing to its callers
+        instant = parse_when(params["at"], now=now, zone=UTC, option="at") if params.get("at") else now
+        rows = answers(state.org, state.engine, instant, team=params.get("team") or None, pipeline=params.get("pipeline") or None)
+    except UsageError as exc:
+        return JSONResponse({"error": "bad-request", "message": str(exc), "status": 400}, status_code=400)
+    return JSONResponse(rows)
+
+
+async def calendar(state: RouterState, request: Request) -> Response:
+    from opsctl.ics import to_ics
+
+    rotation_id = request.path_params["rotation"]
+    rotation = state.org.rotations.get(rotation_id)
+    if rotation is None:
+        from opsctl.findings import did_you_mean
+
+        message = f"unknown rotation {rotation_id!r}{did_you_mean(rotation_id, state.org.rotations)}"
+        return JSONResponse({"error": "not-found", "message": message, "status": 404}, status_code=404)
+    raw = request.query_params.get("weeks", "12")
+    if not raw.isdigit() or not 1 <= int(raw) <= 104:
+        return JSONResponse(
+            {"error": "bad-request", "message": "weeks must be a whole number from 1 to 104", "status": 400}, status_code=400
+        )
+    now = state.settings.clock()
+    slots = state.engine.slots(rotation_id, now - timedelta(weeks=1), now + timedelta(weeks=int(raw)), clip=False)
+    data = to_ics(state.org, slots, person=None, now=now, title=f"On call: {rotation.title}")
+    return Response(data, media_type="text/calendar; charset=utf-8")
+
+
+# -- errors -------------------------------------------------------------------------------
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    words = {
+        404: ("not-found", f"no such endpoint: {request.url.path}"),
+        405: ("method-not-allowed", f"{request.method} is not allowed here"),
+    }
+    code, message = words.get(exc.status_code, ("http-error", str(exc.detail)))
+    return JSONResponse(
+        {"error": code, "message": message, "status": exc.status_code}, status_code=exc.status_code, headers=exc.headers
+    )
+
+
+class _NoTracebacks:
+    """Last line of defence: an unexpected error becomes a 500 JSON answer and one log line."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            log.error("internal error on %s %s: %s: %s", scope.get("method"), scope.get("path"), type(exc).__name__, exc)
+            if started:
+                return
+            message = "internal error; the server log has one line about it"
+            if isinstance(exc, OpsctlError):
+                message = str(exc)
+            response = JSONResponse({"error": "internal", "message": message, "status": 500}, status_code=500)
+            await response(scope, receive, send)

@@ -1,0 +1,233 @@
+"""Sending outbox rows: PagerDuty Events API v2 and Slack, through the shared vendor seam.
+
+Each sender turns one attempt into an :class:`Outcome`; it never sleeps and never
+retries. The worker decides when to try again: after ``Retry-After`` for a 429, after an
+exponential backoff with jitter for a 5xx or a network error, and never by itself for a
+refusal a person must fix (a missing routing key, an unknown Slack channel), which is
+kept as failed until ``opsctl alerts retry``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from opsctl.router.routing_keys import RoutingKeyFile
+from opsctl.vendors.config import VendorConfig
+from opsctl.vendors.pagerduty_api import retry_after_seconds
+
+if TYPE_CHECKING:
+    from pagerduty import EventsApiV2Client
+    from slack_sdk import WebClient
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """An outbox row as the worker reads it."""
+
+    id: int
+    alert_id: int
+    kind: str
+    action: str
+    target: str
+    order_key: int
+    raw_body: str
+    attempts: int
+    """Attempts made before this one."""
+    created_at: float
+    unsure: bool = False
+    """A previous run started sending it and stopped before recording how that went."""
+
+    @cached_property
+    def body(self) -> dict[str, Any]:
+        # decoded on use: a digest of a thousand queued messages reads the first few only
+        found: dict[str, Any] = json.loads(self.raw_body)
+        return found
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    result: str | None = None
+    error: str = ""
+    code: str = ""
+    permanent: bool = False
+    """A person must fix something first: stop retrying, keep it as failed."""
+    retry_after: float | None = None
+    """Seconds the service asked us to wait (429 Retry-After)."""
+
+
+MAX_ERROR = 500
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_ERROR else text[: MAX_ERROR - 1] + "…"
+
+
+class PagerDutySender:
+    """Events API v2 through :func:`opsctl.vendors.pagerduty_api.events_client`, one client per key."""
+
+    def __init__(self, vendor: VendorConfig, keys: RoutingKeyFile, *, timeout: int = 10) -> None:
+        self.vendor = vendor
+        self.keys = keys
+        self.timeout = timeout
+        self._clients: dict[str, EventsApiV2Client] = {}
+        self._lock = threading.Lock()
+
+    def _client(self, routing_key: str) -> EventsApiV2Client:
+        with self._lock:
+            client = self._clients.get(routing_key)
+            if client is None:
+                from opsctl.vendors.pagerduty_api import events_client
+
+                client = events_client(routing_key, self.vendor, max_attempts=1)
+                client.timeout = self.timeout
+                self._clients[routing_key] = client
+            return client
+
+    def send(self, delivery: Delivery) -> Outcome:
+        routing_key, why = self.keys.lookup(delivery.target)
+        if routing_key is None:
+            return Outcome(False, error=why, code="no-routing-key", permanent=True)
+        try:
+            response = self._client(routing_key).post("/v2/enqueue", json=delivery.body)
+        except Exception as exc:  # httpx2 transport errors, timeouts: try again later
+            message = self.vendor.redact(_short(str(exc)) or type(exc).__name__).replace(routing_key, "[routing key]")
+            return Outcome(False, error=f"PagerDuty unreachable: {type(exc).__name__}: {message}", code="network")
+        status = response.status_code
+        if 200 <= status < 300:
+            return Outcome(True, result=json.dumps({"status": status}))
+        detail = _short(response.text).replace(routing_key, "[routing key]")
+        if status == 429:
+            wait = retry_after_seconds(response.headers.get("Retry-After"), -1.0)
+            return Outcome(
+                False, error="PagerDuty rate limit (429)", code="rate-limited", retry_after=wait if wait >= 0 else None
+            )
+        if status >= 500 or status == 408:
+            return Outcome(False, error=f"PagerDuty answered {status}: {detail}", code=f"http-{status}")
+        # 400 (the event is invalid, or the routing key is unknown), 401, 403, 404, 413:
+        # the same event would be refused again
+        return Outcome(False, error=f"PagerDuty refused the event ({status}): {detail}", code=f"http-{status}", permanent=True)
+
+
+# Slack errors that a later attempt may not meet again; the others need a person.
+SLACK_TRANSIENT = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+SLACK_HINTS = {
+    "channel_not_found": "no such channel, or the bot cannot see it: fix slack_channel in ownership.yaml or invite the bot",
+    "not_in_channel": "invite the opsctl bot to the channel",
+    "is_archived": "the channel is archived: set another slack_channel",
+    "invalid_auth": "SLACK_BOT_TOKEN is not valid",
+    "not_authed": "SLACK_BOT_TOKEN is not set",
+    "missing_scope": "the bot token lacks a scope (chat:write, im:write, users:read.email, channels:read)",
+    "users_not_found": "no Slack user has this person's email: set slack_id in ownership.yaml",
+    "user_not_found": "the Slack user does not exist: fix slack_id in ownership.yaml",
+}
+
+
+class SlackSender:
+    """Channel posts (one message, or a digest of several) and DMs through :func:`slack_client`."""
+
+    def __init__(self, vendor: VendorConfig, *, timeout: int = 10) -> None:
+        from opsctl.vendors.slack_api import slack_client
+
+        self.vendor = vendor
+        self.client: WebClient = slack_client(vendor, rate_limit_retries=0, timeout=timeout)
+        self._users: dict[str, str] = {}
+        self._dms: dict[str, str] = {}
+        self._channels: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def send(self, deliveries: Sequence[Delivery], thread_ts: str | None = None) -> Outcome:
+        """Post ``deliveries`` (same target) as one message: the text of one, or a digest of many."""
+        first = deliveries[0]
+        try:
+            channel = self._dm_channel(first.body) if first.kind == "slack-dm" else str(first.body["channel"])
+            text = str(first.body["text"]) if len(deliveries) == 1 else digest_text(deliveries)
+            metadata = {"event_type": "opsctl_delivery", "event_payload": {"deliveries": ",".join(str(d.id) for d in deliveries)}}
+            kwargs: dict[str, Any] = {"channel": channel, "text": text, "metadata": metadata, "unfurl_links": False}
+            if thread_ts:
+                kwargs["thread_ts"] = thread_ts
+            response = self.client.chat_postMessage(**kwargs)
+        except Exception as exc:
+            return self._failure(exc)
+        return Outcome(True, result=json.dumps({"channel": response.get("channel"), "ts": response.get("ts")}))
+
+    def find_posted(self, delivery: Delivery) -> Outcome | None:
+        """After a crash mid-send: the message if Slack already has it (matched by metadata), else None."""
+        try:
+            channel: str | None = (
+                self._dm_channel(delivery.body)
+                if delivery.kind == "slack-dm"
+                else self._channel_id(str(delivery.body["channel"]))
+            )
+            if channel is None:
+                return None
+            history = self.client.conversations_history(channel=channel, limit=100, include_all_metadata=True)
+        except Exception:  # cannot tell: post it (at least once beats never)
+            return None
+        wanted = str(delivery.id)
+        for message in history.get("messages") or []:
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if wanted in str(payload.get("deliveries", "")).split(","):
+                return Outcome(True, result=json.dumps({"channel": channel, "ts": message.get("ts"), "found": True}))
+        return None
+
+    def _channel_id(self, name: str) -> str | None:
+        if not name.startswith("#"):
+            return name
+        with self._lock:
+            if not self._channels:
+                listing = self.client.conversations_list(limit=1000, exclude_archived=True)
+                self._channels = {f"#{c['name']}": c["id"] for c in listing.get("channels") or []}
+            return self._channels.get(name)
+
+    def _dm_channel(self, body: dict[str, Any]) -> str:
+        user = body.get("slack_id")
+        with self._lock:
+            if not user:
+                email = str(body.get("email") or "")
+                user = self._users.get(email)
+                if user is None:
+                    user = str(self.client.users_lookupByEmail(email=email)["user"]["id"])
+                    self._users[email] = user
+            channel = self._dms.get(user)
+            if channel is None:
+                channel = str(self.client.conversations_open(users=user)["channel"]["id"])
+                self._dms[user] = channel
+            return channel
+
+    def _failure(self, exc: Exception) -> Outcome:
+        from slack_sdk.errors import SlackApiError
+
+        if isinstance(exc, SlackApiError):
+            response = exc.response
+            error = str(response.get("error") or f"http-{response.status_code}")
+            if response.status_code == 429 or error == "ratelimited":
+                wait = retry_after_seconds(response.headers.get("Retry-After") or response.headers.get("retry-after"), -1.0)
+                return Outcome(
+                    False, error="Slack rate limit (429)", code="rate-limited", retry_after=wait if wait >= 0 else None
+                )
+            hint = SLACK_HINTS.get(error, "")
+            message = f"Slack refused: {error}" + (f": {hint}" if hint else "")
+            transient = error in SLACK_TRANSIENT or response.status_code >= 500
+            return Outcome(False, error=message, code=f"slack-{error}", permanent=not transient)
+        text = self.vendor.redact(_short(str(exc)) or type(exc).__name__)
+        return Outcome(False, error=f"Slack unreachable: {type(exc).__name__}: {text}", code="network")
+
+
+DIGEST_LINES = 15
+
+
+def digest_text(deliveries: Sequence[Delivery]) -> str:
+    """Several alerts for one channel in one message: Slack allows about one post per second
+    per channel, so a storm becomes a few digests instead of a queue of thousands."""
+    lines = [f"• {d.body.get('line') or d.body.get('text', '')}" for d in deliveries[:DIGEST_LINES]]
+    more = len(deliveries) - DIGEST_LINES
+    if more > 0:
+        lines.append(f"… and {more} more (`opsctl alerts list` shows every one)")
+    return f":rotating_light: {len(deliveries)} alerts:\n" + "\n".join(lines)

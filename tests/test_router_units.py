@@ -1,0 +1,144 @@
+"""The router's pure parts: chain caching, matching precedence, retry delays, routing keys."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from opsctl.errors import UsageError
+from opsctl.escalation import escalation_chain
+from opsctl.holiday_calendar import LibraryHolidays
+from opsctl.loader import load_working_tree
+from opsctl.model import Org
+from opsctl.router.alert import Alert, Identifiers
+from opsctl.router.matching import AlertIndex, ChainCache, dedup_key, match_alert
+from opsctl.router.routing_keys import RoutingKeyFile, RoutingKeys
+from opsctl.router.worker import RetryPolicy
+from opsctl.schedule.resolve import Engine
+from tests.support import REPO_ROOT
+
+ORG: Org = load_working_tree(REPO_ROOT).require_ok()
+ENGINE = Engine(ORG, LibraryHolidays())
+CACHE = ChainCache(ORG, ENGINE)
+START = datetime(2026, 12, 14, tzinfo=UTC)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    seconds=st.integers(0, 120 * 24 * 3600),
+    micros=st.integers(0, 999_999),
+    pipeline=st.sampled_from([None, *ORG.pipelines]),
+)
+def test_a_chain_cached_per_second_is_the_chain_of_the_instant(seconds: int, micros: int, pipeline: str | None) -> None:
+    # every boundary in the YAML is a whole second, so the second's chain is the instant's
+    at = START + timedelta(seconds=seconds, microseconds=micros)
+    found = ORG.pipelines.get(pipeline) if pipeline else None
+    team = found.team if found else "data-eng"
+    assert CACHE.chain(found, team, at) == escalation_chain(ORG, ENGINE, at, found, team)
+
+
+def alert(**ids: object) -> Alert:
+    return Alert("generic", "firing", "s", "e", "f", Identifiers(**ids))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("ids", "pipeline", "reason"),
+    [
+        (
+            {"dag_id": "aggregate_growth_investors", "labels": {"pipeline": "daily_growth_experiments"}},
+            "aggregate_growth_investors",
+            "matched by Airflow dag_id 'aggregate_growth_investors'",
+        ),
+        ({"dbt_job_id": "123"}, "aggregate_growth_investors", "matched by dbt Cloud job '123'"),
+        (
+            {"labels": {"pipeline": "unit_profit_experiments", "env": "prod"}},
+            "unit_profit_experiments",
+            "matched by labels pipeline=unit_profit_experiments",
+        ),
+        ({"names": ("DAU MAU",)}, "aggregate_engagement_investors", "matched by alias 'DAU MAU'"),
+        (
+            {"dag_id": "daily_growth_experiments"},
+            "daily_growth_experiments",
+            "matched by Airflow dag_id 'daily_growth_experiments'",
+        ),
+        (
+            {"expectation_suite": "aggregate_profit_investors"},
+            "aggregate_profit_investors",
+            "matched by pipeline id 'aggregate_profit_investors'",
+        ),
+        (
+            {"dag_id": "nope", "team": "mlops"},
+            None,
+            "no pipeline matches dag_id 'nope': it goes to the on-call of team 'mlops', which the alert names",
+        ),
+        ({"team": "nobody"}, None, "the alert names no pipeline: it goes to the on-call of the default team 'data-eng'"),
+    ],
+)
+def test_matching_precedence(ids: dict[str, object], pipeline: str | None, reason: str) -> None:
+    found = match_alert(ORG, AlertIndex(ORG), alert(**ids))
+    assert (found.pipeline, found.reason) == (pipeline, reason)
+
+
+def test_dedup_keys_are_stable_and_bounded() -> None:
+    index = AlertIndex(ORG)
+    first = alert(dag_id="aggregate_growth_investors")
+    assert dedup_key(match_alert(ORG, index, first), first) == "opsctl:aggregate_growth_investors:f"
+    long = Alert("generic", "firing", "s", "e", "x" * 400)
+    key = dedup_key(match_alert(ORG, index, long), long)
+    assert len(key) <= 255 and key == dedup_key(match_alert(ORG, index, long), long)
+
+
+@settings(max_examples=200)
+@given(failures=st.integers(1, 60), seed=st.integers(0, 2**32))
+def test_retry_delays_grow_are_capped_and_jittered(failures: int, seed: int) -> None:
+    policy = RetryPolicy(base=1.0, cap=300.0)
+    raw = min(300.0, 2.0 ** (failures - 1))
+    assert raw / 2 <= policy.delay(failures, random.Random(seed)) <= raw
+
+
+def test_routing_keys_pipeline_then_team() -> None:
+    keys = RoutingKeys.parse({"version": 1, "pipelines": {"p": "kp"}, "teams": {"t": "kt"}}, "keys.json")
+    assert keys.lookup("pipeline:p|team:t") == ("kp", "the key of pipeline 'p'")
+    assert keys.lookup("pipeline:q|team:t") == ("kt", "the key of team 't'")
+    assert keys.lookup("team:t") == ("kt", "the key of team 't'")
+    assert keys.lookup("team:u") == (
+        None,
+        "no routing key for team 'u' in keys.json: add one (opsctl sync pagerduty --routing-keys-out PATH writes it), "
+        "then `opsctl alerts retry`",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[]", "{path}: routing keys must be a JSON object (opsctl sync pagerduty --routing-keys-out PATH writes it)"),
+        ('{"version": 2}', "{path}: version must be 1, not 2"),
+        ('{"version": 1, "services": {}}', "{path}: unknown key 'services' (expected version, pipelines, teams)"),
+        ('{"version": 1, "teams": {"t": ""}}', "{path}: teams must map ids to non-empty routing key strings"),
+        ('{"version": 1,', "{path}:1:15: not valid JSON: Expecting property name enclosed in double quotes"),
+    ],
+)
+def test_routing_keys_file_errors(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "keys.json"
+    path.write_text(text)
+    with pytest.raises(UsageError) as caught:
+        RoutingKeys.load(path)
+    assert str(caught.value) == message.format(path=path)
+
+
+def test_routing_key_file_is_read_again_when_it_changes(tmp_path: Path) -> None:
+    path = tmp_path / "keys.json"
+    source = RoutingKeyFile(path, check_every=0.0)
+    assert source.lookup("team:t")[0] is None
+    assert "does not exist" in source.lookup("team:t")[1]
+    path.write_text(json.dumps({"version": 1, "teams": {"t": "k1"}}))
+    assert source.lookup("team:t")[0] == "k1"
+    path.write_text(json.dumps({"version": 1, "teams": {"t": "k22"}}))
+    assert source.lookup("team:t")[0] == "k22"
+    assert RoutingKeyFile(None).lookup("team:t")[1].startswith("no routing keys file: set OPSCTL_ROUTING_KEYS_FILE")

@@ -1,4 +1,4 @@
-"""Unfilled placeholders: ``[FILL IN]``, ``TODO`` and empty sections, as warnings.
+"""Unfilled placeholders: "[FILL IN]", "TODO" and empty sections, as warnings.
 
 Text markers are found on the raw lines (so comments and block scalars point at the exact
 column); empty sections are found on the YAML node tree (a key with no value, ``[]``,

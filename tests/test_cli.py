@@ -208,12 +208,16 @@ def test_init_scaffolds_a_valid_repository(tmp_path: Path) -> None:
     result = run("init", str(target), "--team", "analytics", "--team-name", "Analytics", "--timezone", "America/Chicago")
     assert result.exit_code == 0, result.output
     assert (target / "rotations" / "analytics-oncall.yaml").exists()
+    assert (target / ".gitignore").read_text().splitlines()[1:] == ["/site/", "opsctl-router.sqlite3*"]
     checked = run("validate", root=target)
     assert checked.exit_code == 0, checked.output
     assert checked.stdout == ""
     again = run("init", str(target))
     assert again.exit_code == 2
     assert "already has an ownership.yaml" in again.stderr
+    (target / ".gitignore").write_text("mine\n")
+    assert run("init", str(target), "--force").exit_code == 0
+    assert (target / ".gitignore").read_text() == "mine\n"  # a repository's own is kept
 
 
 def test_init_rejects_bad_options(tmp_path: Path) -> None:

@@ -105,7 +105,7 @@ def _check_templates(result: LoadResult, files: RepoFiles, *, now: datetime, hol
     for fmt in FORMATS:
         if any(source.path in unparsed for source in templates.values() if source.name.endswith(f".{fmt}.j2")):
             continue  # each of its pages would fail on the template that does not parse
-        renderer = Renderer(site, fmt, templates, envs[fmt])
+        renderer = Renderer(site, fmt, templates, envs[fmt], markdown_notes=False)
         for kind, stem, page in samples:
             try:
                 renderer.page(kind, stem, page)

@@ -106,12 +106,21 @@ class Renderer:
     """Renders the pages of one site in one format; templates are compiled once."""
 
     def __init__(
-        self, site: Site, fmt: str, templates: Mapping[str, TemplateSource], env: jinja2.Environment | None = None
+        self,
+        site: Site,
+        fmt: str,
+        templates: Mapping[str, TemplateSource],
+        env: jinja2.Environment | None = None,
+        *,
+        markdown_notes: bool = True,
     ) -> None:
         self.site = site
         self.fmt = fmt
         self.templates = templates
         self.env = env if env is not None else environment(templates, fmt)
+        self.markdown_notes = markdown_notes
+        """False: a note goes into its page as written, unparsed (enough to check templates,
+        which see a note only as a finished string, without loading the Markdown parser)."""
 
     def url(self, here: str, stem: str) -> str:
         return relative_url(output_path(here, self.fmt), output_path(stem, self.fmt))
@@ -123,6 +132,8 @@ class Renderer:
     def note(self, here: str, note: Note | None) -> str:
         if note is None:
             return ""
+        if not self.markdown_notes:
+            return note.text
         text = notes_md.relink(notes_md.fit(note.text), note.path, self.site.note_pages, lambda stem: self.url(here, stem))
         if self.fmt == "html":
             return Markup(notes_md.to_html(text))

@@ -1,7 +1,8 @@
 """`opsctl init`: a minimal ops repository that passes `opsctl validate`.
 
 The files under ``files/`` are :class:`string.Template` texts; ``$team`` and friends are
-filled in from the options. The JSON Schemas are generated next to them so editors
+filled in from the options. ``gitignore`` becomes the repository's ``.gitignore`` (the
+rendered runbook site, the alert router's database) unless it has one. The JSON Schemas are generated next to them so editors
 autocomplete the new files at once.
 """
 
@@ -15,6 +16,7 @@ from opsctl.errors import UsageError
 from opsctl.spelling import ID_PATTERN, check_timezone
 
 _FILES = Path(__file__).parent / "files"
+_GITIGNORE = Path(__file__).parent / "gitignore"
 
 
 def scaffold(target: Path, *, team_id: str, team_name: str, zone: str, today: date, force: bool = False) -> list[Path]:
@@ -46,6 +48,10 @@ def scaffold(target: Path, *, team_id: str, team_name: str, zone: str, today: da
         destination.parent.mkdir(parents=True, exist_ok=True)
         destination.write_text(Template(source.read_text("utf-8")).safe_substitute(values), encoding="utf-8")
         written.append(destination)
+    ignore = target / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text(_GITIGNORE.read_text("utf-8"), encoding="utf-8")
+        written.append(ignore)
     from opsctl.schema import all_schemas, dumps, schema_filename
 
     schemas = target / "schemas"

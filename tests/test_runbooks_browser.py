@@ -55,7 +55,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
     if missing:
         pytest.fail(
             f"this test needs headless Chromium, and {' and '.join(missing)} is missing: "
-            "run .ci/run, or apt-get install -y --no-install-recommends chromium chromium-driver"
+            "run .ci/chromium (Debian: apt-get install chromium chromium-driver)"
         )
     from selenium import webdriver
 

@@ -235,3 +235,10 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
         assert result.exit_code == 0
         assert result.stdout.startswith(f"Usage: cli {name}") or result.stdout.startswith(f"Usage: opsctl {name}")
         assert f"opsctl {name}" in readme, f"README does not mention `opsctl {name}`"
+
+
+def test_ci_runs_the_readmes_test_command() -> None:
+    readme = (REPO_ROOT / "README.md").read_text("utf-8")
+    install_and_run, test = readme.split("```sh\n", 1)[1].split("\n```", 1)[0].splitlines()
+    assert "opsctl validate" in install_and_run and "pytest" in test
+    assert test in (REPO_ROOT / ".ci" / "run").read_text("utf-8").splitlines()

@@ -1,7 +1,7 @@
 """The HTML site in a real headless Chromium, served from a local HTTP server: the index
 shows who is on call, the search box filters, a page fits a phone's width.
 
-Chromium and its driver come from Debian (`.ci/run` installs them); nothing is downloaded.
+Chromium and its driver come from Debian (`.ci/chromium` installs them); nothing is downloaded.
 Without them the test fails and says so: a browser test that skips silently guards nothing.
 """
 

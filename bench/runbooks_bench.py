@@ -20,20 +20,27 @@ from timing import OPSCTL, PYTHON, WORK, report, time_command
 
 def stages(root: str) -> None:
     """Load, pages, render and write, timed apart in this process."""
-    from opsctl.holiday_calendar import default_calendar
-    from opsctl.loader import WorkingTree, load
+    from opsctl.engine.schedule.resolve import Engine
+    from opsctl.repo.loader import WorkingTree, load
     from opsctl.runbooks.inputs import read_notes, read_templates
     from opsctl.runbooks.output import write_site
     from opsctl.runbooks.pages import build_site
     from opsctl.runbooks.render import render_site
-    from opsctl.schedule.resolve import Engine
+    from opsctl.system.environment import cache_folder, current
+    from opsctl.system.holidays import default_calendar
 
     files = WorkingTree(Path(root))
     marks = [("start", time.perf_counter())]
     result = load(files)
     org = result.require_ok()
     marks.append(("load the org", time.perf_counter()))
-    site = build_site(org, Engine(org, default_calendar()), datetime.now(UTC), notes=read_notes(files, org), changed={})
+    site = build_site(
+        org,
+        Engine(org, default_calendar(Path(cache_folder(current())))),
+        datetime.now(UTC),
+        notes=read_notes(files, org),
+        changed={},
+    )
     marks.append(("build the pages (on-call, escalation chains)", time.perf_counter()))
     templates = read_templates(files)
     for fmt in ("html", "md"):

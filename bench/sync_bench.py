@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from generate_org import generate
@@ -129,14 +130,15 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)  # werkzeug's request log
 
-    from opsctl.holiday_calendar import default_calendar
-    from opsctl.loader import load_working_tree
-    from opsctl.schedule.resolve import Engine
+    from opsctl.engine.schedule.resolve import Engine
+    from opsctl.repo.loader import load_working_tree
+    from opsctl.system.environment import cache_folder, current
+    from opsctl.system.holidays import default_calendar
 
     large = WORK / "large"
     if not args.skip_large and not (large / "ownership.yaml").exists():
         generate(large)
-    calendar = default_calendar()
+    calendar = default_calendar(Path(cache_folder(current())))
     for label, root in [("example org", ROOT), *([] if args.skip_large else [("large org", large)])]:
         org = load_working_tree(root).require_ok()
         sizes = (

@@ -11,20 +11,22 @@ import argparse
 import os
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from generate_org import generate
 from timing import OPSCTL, PYTHON, ROOT, WORK, report, time_command
 
 
 def resolve_year(root: str) -> tuple[float, float, int]:
-    from opsctl.holiday_calendar import default_calendar
-    from opsctl.loader import load_working_tree
-    from opsctl.schedule.resolve import Engine
+    from opsctl.engine.schedule.resolve import Engine
+    from opsctl.repo.loader import load_working_tree
+    from opsctl.system.environment import cache_folder, current
+    from opsctl.system.holidays import default_calendar
 
     start = time.perf_counter()
     org = load_working_tree(root).require_ok()
     loaded = time.perf_counter()
-    calendar = default_calendar()
+    calendar = default_calendar(Path(cache_folder(current())))
     engine = Engine(org, calendar)
     begin = datetime(2026, 1, 1, tzinfo=UTC)
     slots = sum(len(engine.slots(rotation, begin, begin + timedelta(days=365))) for rotation in org.rotations)

@@ -1,3 +1,3 @@
-from opsctl.entry import main
+from opsctl.cli.entry import main
 
 main()

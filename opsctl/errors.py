@@ -18,8 +18,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from opsctl.findings import Finding
-    from opsctl.sources import Location, SourceMap
+    from opsctl.model.findings import Finding
+    from opsctl.model.locations import Location, SourceMap
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1

@@ -10,19 +10,21 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
-from opsctl.findings import Finding, did_you_mean, error, sorted_findings, warning
-from opsctl.holiday_calendar import HolidayCalendar
-from opsctl.loader import OVERRIDES, RUNBOOKS_DIR, TIME_OFF, LoadResult, RepoFiles
+from opsctl.engine.holidays import HolidayCalendar
 from opsctl.model import Org
-from opsctl.placeholders import empty_sections, markdown_empty_sections, markers_in_text
+from opsctl.model.findings import Finding, error, sorted_findings, warning
+from opsctl.model.spelling import did_you_mean
+from opsctl.repo.loader import OVERRIDES, RUNBOOKS_DIR, TIME_OFF, LoadResult, RepoFiles
+from opsctl.repo.placeholders import empty_sections, markdown_empty_sections, markers_in_text
 
 LEAD_REQUIRED_FROM = 3
 """Teams of this many members or more must name a lead (the org's rule)."""
 
 
-def validate(result: LoadResult, *, now: datetime, holidays: HolidayCalendar) -> list[Finding]:
-    """All findings for a loaded repository, in file order."""
+def validate(result: LoadResult, *, now: datetime, holidays: HolidayCalendar, cache: Path | None = None) -> list[Finding]:
+    """All findings for a loaded repository, in file order; ``cache`` keeps compiled templates between runs."""
     findings = list(result.findings)
     org = result.org
     findings.extend(check_leads(org))
@@ -31,10 +33,10 @@ def validate(result: LoadResult, *, now: datetime, holidays: HolidayCalendar) ->
     findings.extend(check_placeholders(result))
     from opsctl.runbooks.check import check_runbooks
 
-    findings.extend(check_runbooks(result, now=now, holidays=holidays))
+    findings.extend(check_runbooks(result, now=now, holidays=holidays, cache=cache))
     if result.ok:
         # The schedule checks need a computable org; with errors they would only echo them.
-        from opsctl.coverage import check_schedule
+        from opsctl.engine.coverage import check_schedule
 
         findings.extend(check_schedule(org, now=now, holidays=holidays))
     return sorted_findings(_without_echoes(findings))

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from opsctl.holiday_calendar import LibraryHolidays
+from opsctl.system.holidays import LibraryHolidays
 
 _CALENDAR = LibraryHolidays()
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from opsctl.loader import LoadResult, MemoryFiles, load
+from opsctl.repo.loader import LoadResult, MemoryFiles, load
 
 NAMES = {"a": "Ada", "b": "Bo", "c": "Cy", "d": "Di", "e": "Ed", "f": "Fay"}
 

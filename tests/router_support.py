@@ -239,9 +239,9 @@ def running_router(
     creds: Credentials | None = None,
     **settings: Any,
 ) -> Iterator[Router]:
-    from opsctl.holiday_calendar import default_calendar
+    from opsctl.engine.schedule.resolve import Engine
     from opsctl.router.app import make_app
-    from opsctl.schedule.resolve import Engine
+    from opsctl.system.holidays import LibraryHolidays
 
     pd = pd or PagerDutyEventsFake()
     pd.start()
@@ -264,7 +264,7 @@ def running_router(
         **({"clock": clock} if clock else {}),
         **settings,
     )
-    app = make_app(chosen, org=org, engine=Engine(org, default_calendar()))
+    app = make_app(chosen, org=org, engine=Engine(org, LibraryHolidays()))
     server = ServerThread(app).start()
     router = Router(server.url, chosen.db_path, keys_path, chosen, pd, slack_fake, org, server)
     try:

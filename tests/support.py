@@ -9,7 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from opsctl.cli import cli
+from opsctl.cli.main import cli
 
 TESTS = Path(__file__).parent
 CASES = TESTS / "cases"

@@ -227,7 +227,7 @@ def test_init_rejects_bad_options(tmp_path: Path) -> None:
 
 
 def test_every_command_has_help_and_is_in_the_readme() -> None:
-    from opsctl.cli import COMMANDS
+    from opsctl.cli.main import COMMANDS
 
     readme = (REPO_ROOT / "README.md").read_text("utf-8")
     for name in COMMANDS:

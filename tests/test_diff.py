@@ -9,10 +9,10 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 
-from opsctl.holiday_calendar import LibraryHolidays
-from opsctl.loader import MemoryFiles, load
-from opsctl.orgdiff import diff_orgs
-from opsctl.schedule.resolve import Engine
+from opsctl.engine.changes import diff_orgs
+from opsctl.engine.schedule.resolve import Engine
+from opsctl.repo.loader import MemoryFiles, load
+from opsctl.system.holidays import LibraryHolidays
 from tests.engine_cases import case_files
 from tests.support import REPO_ROOT, run
 from tests.test_engine_properties import orgs

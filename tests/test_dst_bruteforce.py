@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from opsctl.holiday_calendar import LibraryHolidays
-from opsctl.loader import MemoryFiles, load
-from opsctl.schedule.resolve import Engine
+from opsctl.engine.schedule.resolve import Engine
+from opsctl.repo.loader import MemoryFiles, load
+from opsctl.system.holidays import LibraryHolidays
 from tests.engine_cases import case_files
 
 TRANSITIONS = [

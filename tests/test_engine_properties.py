@@ -9,11 +9,11 @@ from typing import Any
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from opsctl.holiday_calendar import LibraryHolidays
-from opsctl.loader import MemoryFiles, load
+from opsctl.engine.schedule.resolve import Engine
+from opsctl.engine.schedule.swaps import search_order
 from opsctl.model import Org
-from opsctl.schedule.resolve import Engine
-from opsctl.schedule.swaps import search_order
+from opsctl.repo.loader import MemoryFiles, load
+from opsctl.system.holidays import LibraryHolidays
 from tests.engine_cases import case_files
 
 ZONES = ["Europe/Berlin", "America/Chicago", "Asia/Kolkata", "UTC", "Australia/Lord_Howe", "Antarctica/Troll"]

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from opsctl.fastpath import WINDOW_DAYS, cache_file, compile_answers, lookup, plain_table, try_answer, write_cache
-from opsctl.holiday_calendar import LibraryHolidays
-from opsctl.loader import load_working_tree
-from opsctl.oncall import answers, compiled_rotations
-from opsctl.schedule.resolve import Engine
+from opsctl.answers.oncall import answers, compiled_rotations
+from opsctl.cli.answer_cache import WINDOW_DAYS, cache_file, compile_answers, lookup, plain_table, try_answer, write_cache
+from opsctl.engine.schedule.resolve import Engine
+from opsctl.repo.loader import load_working_tree
+from opsctl.system.holidays import LibraryHolidays
 from tests.support import REPO_ROOT
 
 NOW = datetime(2026, 12, 10, 8, 0, tzinfo=UTC)
@@ -141,7 +141,7 @@ def test_a_stale_or_corrupt_cache_falls_through(tmp_path: Path, compiled: tuple[
 def test_whoisoncall_never_imports_the_heavy_stacks(tmp_path: Path) -> None:
     script = (
         "import sys\n"
-        "from opsctl.cli import cli\n"
+        "from opsctl.cli.main import cli\n"
         f"cli.main(['--root', {str(REPO_ROOT)!r}, 'whoisoncall', '--at', 'now', '--format', 'json'], standalone_mode=False)\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('jinja2', 'pagerduty', 'slack_sdk', 'starlette', 'uvicorn', 'pydantic', 'httpx2', 'holidays'))\n"

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from opsctl.loader import load_working_tree
+from opsctl.repo.loader import load_working_tree
 from tests.router_support import Router, running_router, token_for, wait_until
 from tests.support import REPO_ROOT
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from opsctl.loader import load_working_tree
 from opsctl.model import Org
+from opsctl.repo.loader import load_working_tree
 from tests.fakes.pagerduty_events import PagerDutyEventsFake
 from tests.fakes.slack import SlackFake
 from tests.router_support import SLACK_TOKEN, TOKEN, post_alert, request, routing_keys_for, slack_for, wait_until

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import checks
 
-from opsctl.loader import load_working_tree
+from opsctl.repo.loader import load_working_tree
 from opsctl.router.openapi import document
 from opsctl.router.sources import SOURCES
 from tests.router_support import Router, assert_no_tracebacks_logged, request, running_router, signed_headers

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from opsctl.loader import load_working_tree
+from opsctl.repo.loader import load_working_tree
 from tests.router_support import Router, running_router
 from tests.support import CASES, REPO_ROOT, run
 

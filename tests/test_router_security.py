@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from opsctl.loader import load_working_tree
+from opsctl.repo.loader import load_working_tree
 from opsctl.router.security import Credentials
 from tests.fakes.specs import SPECS
 from tests.router_support import (

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from opsctl.loader import load_working_tree
 from opsctl.model import Org
+from opsctl.repo.loader import load_working_tree
 from tests.fakes.base import Fault
 from tests.fakes.pagerduty_events import PagerDutyEventsFake
 from tests.fakes.specs import SPECS

@@ -11,16 +11,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from opsctl.engine.escalation import escalation_chain
+from opsctl.engine.schedule.resolve import Engine
 from opsctl.errors import UsageError
-from opsctl.escalation import escalation_chain
-from opsctl.holiday_calendar import LibraryHolidays
-from opsctl.loader import load_working_tree
 from opsctl.model import Org
+from opsctl.repo.loader import load_working_tree
 from opsctl.router.alert import Alert, Identifiers
 from opsctl.router.matching import AlertIndex, ChainCache, dedup_key, match_alert
-from opsctl.router.routing_keys import RoutingKeyFile, RoutingKeys
 from opsctl.router.worker import RetryPolicy
-from opsctl.schedule.resolve import Engine
+from opsctl.system.holidays import LibraryHolidays
+from opsctl.vendors.routing_keys import RoutingKeyFile, RoutingKeys
 from tests.support import REPO_ROOT
 
 ORG: Org = load_working_tree(REPO_ROOT).require_ok()

@@ -16,16 +16,16 @@ from pathlib import Path, PurePosixPath
 import pytest
 from markupsafe import escape as html_escape
 
+from opsctl.engine.schedule.resolve import Engine
 from opsctl.errors import TemplateError, UsageError
-from opsctl.holiday_calendar import LibraryHolidays
-from opsctl.loader import MemoryFiles, WorkingTree, load_working_tree
+from opsctl.repo.loader import MemoryFiles, WorkingTree, load_working_tree
 from opsctl.runbooks.history import Span, combine, last_changed, page_spans, parse_blame
 from opsctl.runbooks.inputs import read_notes, read_templates
 from opsctl.runbooks.notes import fit, relink
 from opsctl.runbooks.output import MANIFEST, write_site
 from opsctl.runbooks.pages import Site, build_site
 from opsctl.runbooks.render import md_inline, render_site
-from opsctl.schedule.resolve import Engine
+from opsctl.system.holidays import LibraryHolidays
 from tests.support import REPO_ROOT, TESTS
 
 Rendered = dict[str, dict[str, str]]
@@ -202,15 +202,19 @@ def test_golden_pipeline_page(rendered: Rendered, fmt: str) -> None:
     assert "Last changed 2026-11-20 (git)" in actual
 
 
-def test_the_repository_templates_are_the_shipped_ones() -> None:
-    """This repository's runbooks/templates/ is the copy a team edits: it starts as the package's defaults."""
+def test_the_example_keeps_no_copy_of_a_shipped_template() -> None:
+    """A repository overrides only the templates it changes; a copy of a shipped one would hide its updates."""
     from opsctl.runbooks.inputs import PACKAGE_TEMPLATES
 
-    shipped = sorted(p.relative_to(PACKAGE_TEMPLATES).as_posix() for p in PACKAGE_TEMPLATES.rglob("*") if p.is_file())
     own = REPO_ROOT / "runbooks" / "templates"
-    assert shipped == sorted(p.relative_to(own).as_posix() for p in own.rglob("*") if p.is_file())
-    for name in shipped:
-        assert (own / name).read_text("utf-8") == (PACKAGE_TEMPLATES / name).read_text("utf-8"), name
+    copies = [
+        p.relative_to(own).as_posix()
+        for p in own.rglob("*")
+        if p.is_file()
+        and (PACKAGE_TEMPLATES / p.relative_to(own)).is_file()
+        and p.read_bytes() == (PACKAGE_TEMPLATES / p.relative_to(own)).read_bytes()
+    ]
+    assert copies == []
 
 
 # --- notes and escaping -----------------------------------------------------------------
@@ -278,11 +282,13 @@ def test_a_repository_template_replaces_the_shipped_one_file_by_file(site: Site)
     custom = '{% extends "base.md.j2" %}{% block content %}# {{ page.title }} is owned by {{ page.primary.name }}{% endblock %}'
     templates = read_templates(_example_files(**{"runbooks/templates/pipeline.md.j2": custom}))
     assert templates["pipeline.md.j2"].path == "runbooks/templates/pipeline.md.j2"
-    assert templates["index.md.j2"].text == (REPO_ROOT / "runbooks/templates/index.md.j2").read_text("utf-8")
+    from opsctl.runbooks.inputs import PACKAGE_TEMPLATES
+
+    assert templates["index.md.j2"].text == (PACKAGE_TEMPLATES / "index.md.j2").read_text("utf-8")
     files = render_site(site, "md", templates)
     assert "# Aggregate Profit for Investors is owned by Daniel Okafor" in files["pipelines/aggregate_profit_investors.md"]
     without = read_templates(MemoryFiles({}))
-    assert without["pipeline.md.j2"].path.endswith("opsctl/templates/runbooks/pipeline.md.j2")
+    assert without["pipeline.md.j2"].path.endswith("opsctl/runbooks/templates/pipeline.md.j2")
 
 
 @pytest.mark.parametrize(

@@ -82,6 +82,7 @@ def test_an_out_with_somebody_elses_files_is_refused(tmp_path: Path) -> None:
 
 def test_a_template_error_is_one_line_with_file_and_line(tmp_path: Path) -> None:
     root = copy_example(tmp_path / "ops")
+    assert run("runbooks", "template", "service.html.j2", root=root).exit_code == 0
     template = root / "runbooks" / "templates" / "service.html.j2"
     template.write_text(template.read_text("utf-8").replace("{{ s.description }}", "{{ s.summary }}"), encoding="utf-8")
     result = run("runbooks", "render", "--out", str(tmp_path / "out"), "--no-git", root=root)
@@ -124,14 +125,38 @@ def test_validate_imports_jinja2_only_for_a_repository_with_templates(tmp_path: 
 
     target = tmp_path / "ops"
     assert run("init", str(target)).exit_code == 0
+    with_template = copy_example(tmp_path / "example")
+    assert run("runbooks", "template", "pipeline.md.j2", root=with_template).exit_code == 0
     script = (
         "import sys\n"
-        "from opsctl.cli import cli\n"
+        "from opsctl.cli.main import cli\n"
         "try:\n"
         "    cli.main(['--root', sys.argv[1], 'validate'], standalone_mode=False)\n"
         "finally:\n"
         "    print('JINJA', 'jinja2' in sys.modules, file=sys.stderr)\n"
     )
-    for root, expected in ((target, "JINJA False"), (REPO_ROOT, "JINJA True")):
+    for root, expected in ((target, "JINJA False"), (with_template, "JINJA True")):
         done = subprocess.run([sys.executable, "-c", script, str(root)], capture_output=True, text=True, check=False)
         assert expected in done.stderr, done.stderr
+
+
+def test_runbooks_template_lists_copies_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    root = copy_example(tmp_path / "ops")
+    listed = run("runbooks", "template", root=root)
+    assert listed.exit_code == 0
+    assert "pipeline.html.j2\n" in listed.stdout and "assets/site.css\n" in listed.stdout
+    copied = run("runbooks", "template", "index.html.j2", root=root)
+    assert copied.exit_code == 0
+    assert copied.stderr == "opsctl runbooks: wrote runbooks/templates/index.html.j2, a copy of the shipped index.html.j2\n"
+    assert "index.html.j2  (overridden in runbooks/templates/)\n" in run("runbooks", "template", root=root).stdout
+    again = run("runbooks", "template", "index.html.j2", root=root)
+    assert again.exit_code == 2
+    assert again.stderr == (
+        "opsctl: runbooks/templates/index.html.j2 exists already: edit it, or delete it to start again from the shipped one\n"
+    )
+    unknown = run("runbooks", "template", "pipline.html.j2", root=root)
+    assert unknown.exit_code == 2
+    assert unknown.stderr == (
+        "opsctl: no template named 'pipline.html.j2' (did you mean 'pipeline.html.j2'?); `opsctl runbooks template` lists them\n"
+    )
+    assert run("validate", root=root).exit_code == 0

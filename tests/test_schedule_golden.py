@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from opsctl.holiday_calendar import LibraryHolidays
-from opsctl.schedule.resolve import Engine
+from opsctl.engine.schedule.resolve import Engine
+from opsctl.system.holidays import LibraryHolidays
 from tests.engine_cases import load_case
 from tests.support import CASES
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from opsctl.model import FILE_KINDS
-from opsctl.schema import dumps, schema_filename, schema_for
+from opsctl.repo.schema import dumps, schema_filename, schema_for
 from tests.support import REPO_ROOT, run
 
 SCHEMAS = REPO_ROOT / "schemas"

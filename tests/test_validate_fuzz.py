@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from opsctl import model
-from opsctl.holiday_calendar import LibraryHolidays
-from opsctl.loader import MemoryFiles, load
+from opsctl.repo.loader import MemoryFiles, load
+from opsctl.system.holidays import LibraryHolidays
 from opsctl.validate import validate
 from tests.support import CASES, read_tree, run
 

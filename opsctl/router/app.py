@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from opsctl.engine.schedule.resolve import Engine
 from opsctl.errors import OpsctlError, UsageError
 from opsctl.model import Org
 from opsctl.router import outbox
@@ -42,7 +43,6 @@ from opsctl.router.report import decision_json
 from opsctl.router.security import authenticate
 from opsctl.router.settings import RouterSettings
 from opsctl.router.sources import PARSERS, parse_body, unknown_source
-from opsctl.schedule.resolve import Engine
 
 log = logging.getLogger("opsctl.router")
 
@@ -68,11 +68,13 @@ class RouterState:
 
 
 def load_org(settings: RouterSettings) -> tuple[Org, Engine]:
-    from opsctl.holiday_calendar import default_calendar
-    from opsctl.loader import WorkingTree, load
+    from opsctl.engine.holidays import HolidayCalendar
+    from opsctl.repo.loader import WorkingTree, load
+    from opsctl.system.holidays import LibraryHolidays, default_calendar
 
     org = load(WorkingTree(settings.root), catalog=False).require_ok()
-    return org, Engine(org, default_calendar())
+    calendar: HolidayCalendar = LibraryHolidays() if settings.cache_dir is None else default_calendar(settings.cache_dir)
+    return org, Engine(org, calendar)
 
 
 def make_app(settings: RouterSettings, *, org: Org | None = None, engine: Engine | None = None) -> AlertIntake:
@@ -347,8 +349,8 @@ async def metrics(state: RouterState, request: Request) -> Response:
 
 
 async def oncall(state: RouterState, request: Request) -> Response:
-    from opsctl.oncall import answers
-    from opsctl.timeparse import parse_when
+    from opsctl.answers.oncall import answers
+    from opsctl.answers.when import parse_when
 
     params = request.query_params
     now = state.settings.clock()
@@ -362,12 +364,12 @@ async def oncall(state: RouterState, request: Request) -> Response:
 
 
 async def calendar(state: RouterState, request: Request) -> Response:
-    from opsctl.ics import to_ics
+    from opsctl.answers.ics import to_ics
 
     rotation_id = request.path_params["rotation"]
     rotation = state.org.rotations.get(rotation_id)
     if rotation is None:
-        from opsctl.findings import did_you_mean
+        from opsctl.model.spelling import did_you_mean
 
         message = f"unknown rotation {rotation_id!r}{did_you_mean(rotation_id, state.org.rotations)}"
         return JSONResponse({"error": "not-found", "message": message, "status": 404}, status_code=404)

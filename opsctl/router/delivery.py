@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from opsctl.router.routing_keys import RoutingKeyFile
 from opsctl.vendors.config import VendorConfig
 from opsctl.vendors.pagerduty_api import retry_after_seconds
+from opsctl.vendors.routing_keys import RoutingKeyFile
 
 if TYPE_CHECKING:
     from pagerduty import EventsApiV2Client

@@ -2,7 +2,7 @@
 
 :func:`decide` takes the org, the schedule engine, the instant and an alert and returns a
 :class:`Decision`: the matched pipeline (or the team an unmatched alert goes to), the
-escalation chain of :func:`opsctl.escalation.escalation_chain` at that instant, the
+escalation chain of :func:`opsctl.engine.escalation.escalation_chain` at that instant, the
 PagerDuty dedup key and the routing-key target. ``opsctl route`` prints it; the server
 stores it with the alert.
 """
@@ -14,10 +14,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from opsctl.escalation import Chain, escalation_chain
+from opsctl.engine.escalation import Chain, escalation_chain
+from opsctl.engine.schedule.resolve import Engine
 from opsctl.model import Org, Pipeline
 from opsctl.router.alert import Alert
-from opsctl.schedule.resolve import Engine
 
 MAX_DEDUP_KEY = 255
 """PagerDuty's limit on ``dedup_key``."""

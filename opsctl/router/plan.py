@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from opsctl.escalation import Chain, ChainStep
+from opsctl.engine.escalation import Chain, ChainStep
 from opsctl.model import Org
 from opsctl.router.matching import Decision, routing_target
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -47,8 +46,7 @@ class Credentials:
     grafana_secret: str | None = field(default=None, repr=False)
 
     @classmethod
-    def from_env(cls, sources: tuple[str, ...], env: Mapping[str, str] | None = None) -> Credentials:
-        env = os.environ if env is None else env
+    def from_env(cls, sources: tuple[str, ...], env: Mapping[str, str]) -> Credentials:
         tokens = {source: value for source in sources if (value := env.get(token_variable(source)))}
         return cls(
             tokens,

@@ -12,7 +12,6 @@ vendor addresses and Slack token see :mod:`opsctl.vendors.config`
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from opsctl.errors import UsageError
 from opsctl.router.security import Credentials
 from opsctl.router.sources import SOURCES
 from opsctl.router.worker import RetryPolicy
+from opsctl.system.environment import cache_folder
 from opsctl.vendors.config import VendorConfig
 
 DEFAULT_DB = "opsctl-router.sqlite3"
@@ -49,19 +49,20 @@ class RouterSettings:
     expect_worker: bool = False
     """/readyz also checks that a delivery worker is alive (its heartbeat in the database)."""
     clock: Callable[[], datetime] = utc_now
+    cache_dir: Path | None = None
+    """Where public holidays are cached between runs; None asks the holiday library each start."""
 
     @classmethod
     def from_env(
         cls,
         root: Path,
-        env: Mapping[str, str] | None = None,
+        env: Mapping[str, str],
         *,
         db_path: str | None = None,
         routing_keys: str | None = None,
         site_dir: str | None = None,
         **overrides: object,
     ) -> RouterSettings:
-        env = os.environ if env is None else env
         db = Path(db_path or env.get("OPSCTL_ROUTER_DB") or root / DEFAULT_DB)
         keys = routing_keys or env.get("OPSCTL_ROUTING_KEYS_FILE")
         site = Path(site_dir) if site_dir else root / "site"
@@ -80,5 +81,6 @@ class RouterSettings:
             routing_keys=Path(keys) if keys else None,
             site_dir=site if site.is_dir() else None,
             max_body_bytes=max_body,
+            cache_dir=Path(cache_folder(env)),
             **overrides,  # type: ignore[arg-type]
         )

@@ -48,8 +48,8 @@ from typing import Any
 
 from opsctl.router.delivery import Delivery, Outcome, PagerDutySender, SlackSender
 from opsctl.router.outbox import begin, connect
-from opsctl.router.routing_keys import RoutingKeyFile
 from opsctl.vendors.config import VendorConfig
+from opsctl.vendors.routing_keys import RoutingKeyFile
 
 log = logging.getLogger("opsctl.router.worker")
 

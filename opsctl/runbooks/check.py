@@ -14,15 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
+from opsctl.engine.holidays import HolidayCalendar
 from opsctl.errors import RepoError, TemplateError
-from opsctl.findings import Finding, did_you_mean, error, warning
-from opsctl.holiday_calendar import HolidayCalendar
-from opsctl.loader import LoadResult, RepoFiles
+from opsctl.model.findings import Finding, error, warning
+from opsctl.model.locations import Location
+from opsctl.model.spelling import did_you_mean
+from opsctl.repo.loader import LoadResult, RepoFiles
 from opsctl.runbooks.inputs import TEMPLATES_DIR, bytecode_cache, read_notes, read_templates, repo_templates
 from opsctl.runbooks.pages import INDEX, PIPELINE_NOTES, PipelinePage, ServicePage, build_site
-from opsctl.sources import Location
 
 _SYNTAX_HINT = "Jinja2 writes values as {{ page.title }} and statements as {% if … %}…{% endif %}"
 _FIELD_HINT = (
@@ -31,13 +32,13 @@ _FIELD_HINT = (
 )
 
 
-def check_runbooks(result: LoadResult, *, now: datetime, holidays: HolidayCalendar) -> list[Finding]:
+def check_runbooks(result: LoadResult, *, now: datetime, holidays: HolidayCalendar, cache: Path | None = None) -> list[Finding]:
     files = result.files
     if files is None:
         return []
     findings = list(_notes_without_pipeline(result, files))
     if repo_templates(files):
-        findings.extend(_check_templates(result, files, now=now, holidays=holidays))
+        findings.extend(_check_templates(result, files, now=now, holidays=holidays, cache=cache))
     return findings
 
 
@@ -54,7 +55,9 @@ def _notes_without_pipeline(result: LoadResult, files: RepoFiles) -> Iterator[Fi
             )
 
 
-def _check_templates(result: LoadResult, files: RepoFiles, *, now: datetime, holidays: HolidayCalendar) -> list[Finding]:
+def _check_templates(
+    result: LoadResult, files: RepoFiles, *, now: datetime, holidays: HolidayCalendar, cache: Path | None
+) -> list[Finding]:
     from opsctl.runbooks.render import (
         ASSETS,
         FORMATS,
@@ -89,13 +92,13 @@ def _check_templates(result: LoadResult, files: RepoFiles, *, now: datetime, hol
                 )
             )
 
-    envs = {fmt: environment(templates, fmt, bytecode_cache(fmt)) for fmt in FORMATS}
+    envs = {fmt: environment(templates, fmt, bytecode_cache(fmt, cache)) for fmt in FORMATS}
     broken = syntax_errors(envs, [name for name in own if name.endswith(".j2")])
     findings.extend(_finding(exc) for exc in broken)
     if not result.ok:
         return findings  # the pages need an org without errors, and those are reported already
 
-    from opsctl.schedule.resolve import Engine
+    from opsctl.engine.schedule.resolve import Engine
 
     org = result.org
     site = build_site(org, Engine(org, holidays), now, notes=read_notes(files, org), changed={})

@@ -21,8 +21,8 @@ from pathlib import Path
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from opsctl.errors import GitError
-from opsctl.gitfiles import is_repository, run_git
-from opsctl.loader import OWNERSHIP, LoadResult
+from opsctl.repo.git import is_repository, run_git
+from opsctl.repo.loader import OWNERSHIP, LoadResult
 from opsctl.runbooks.pages import note_paths, pipeline_stem, service_stem
 
 _UNCOMMITTED = "0" * 40

@@ -1,6 +1,6 @@
 """What the pages are made of, read from files: the templates and the team's notes.
 
-Templates and assets ship with the package (``opsctl/templates/runbooks/``); an ops
+Templates and assets ship with the package (``opsctl/runbooks/templates/``); an ops
 repository overrides any of them, file by file, by putting a file of the same name in
 ``runbooks/templates/``, and may add partials of its own for its templates to include.
 """
@@ -12,19 +12,20 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from opsctl.errors import RepoError
-from opsctl.findings import error
-from opsctl.loader import RUNBOOKS_DIR, RepoFiles
+from opsctl.errors import RepoError, UsageError
 from opsctl.model import Org
+from opsctl.model.findings import error
+from opsctl.model.locations import Location
+from opsctl.model.spelling import did_you_mean
+from opsctl.repo.loader import RUNBOOKS_DIR, RepoFiles
 from opsctl.runbooks.pages import note_paths
-from opsctl.sources import Location
 
 if TYPE_CHECKING:
     from jinja2 import BytecodeCache
 
 TEMPLATES_DIR = f"{RUNBOOKS_DIR}/templates"
 TEMPLATE_SUFFIXES = (".j2", ".css", ".js")
-PACKAGE_TEMPLATES = Path(__file__).parent.parent / "templates" / "runbooks"
+PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
 
 
 @dataclass(frozen=True)
@@ -55,24 +56,43 @@ def read_templates(files: RepoFiles) -> dict[str, TemplateSource]:
     return templates
 
 
+def shipped_templates() -> list[str]:
+    """Names of the templates and assets that come with opsctl."""
+    return sorted(_package_templates())
+
+
+def start_override(root: Path, name: str) -> Path:
+    """Copy the shipped template ``name`` into the repository's ``runbooks/templates/``, to
+    edit; the path written. :class:`UsageError` for an unknown name or an existing file."""
+    shipped = _package_templates()
+    if name not in shipped:
+        raise UsageError(f"no template named {name!r}{did_you_mean(name, shipped)}; `opsctl runbooks template` lists them")
+    target = root / TEMPLATES_DIR / name
+    if target.exists():
+        raise UsageError(f"{TEMPLATES_DIR}/{name} exists already: edit it, or delete it to start again from the shipped one")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(shipped[name][0], encoding="utf-8")
+    return target
+
+
 def repo_templates(files: RepoFiles) -> list[str]:
     """Paths of the repository's own templates and assets."""
     return files.list_files(TEMPLATES_DIR, TEMPLATE_SUFFIXES, recursive=True)
 
 
-def bytecode_cache(fmt: str) -> BytecodeCache | None:
-    """Compiled templates of one output format, kept in ``$OPSCTL_CACHE_DIR/templates/<fmt>`` between runs.
+def bytecode_cache(fmt: str, cache: Path | None) -> BytecodeCache | None:
+    """Compiled templates of one output format, kept in ``<cache>/templates/<fmt>`` between runs.
 
     Compiling the templates costs about 0.1 s a run. Jinja2 checks each compiled template
     against its text, so an edited template is compiled again; a folder per format,
-    because a template compiles differently where HTML is escaped. None when the folder
-    cannot be made.
+    because a template compiles differently where HTML is escaped. None without a cache
+    folder, or when the folder cannot be made.
     """
     from jinja2 import FileSystemBytecodeCache
 
-    from opsctl.holiday_calendar import cache_dir
-
-    folder = cache_dir() / "templates" / fmt
+    if cache is None:
+        return None
+    folder = cache / "templates" / fmt
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:

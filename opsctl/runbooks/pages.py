@@ -18,11 +18,11 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from opsctl.escalation import absence_reason, escalation_chain, tier_policy
+from opsctl.answers.oncall import answers
+from opsctl.engine.escalation import absence_reason, escalation_chain, tier_policy
+from opsctl.engine.schedule.resolve import Engine
 from opsctl.model import CatalogFile, EscalationStep, Org, Pipeline, Service, Team, TierPolicy
-from opsctl.oncall import answers
-from opsctl.schedule.resolve import Engine
-from opsctl.spelling import format_duration
+from opsctl.model.spelling import format_duration
 
 INDEX = "index"
 PIPELINE_NOTES = "runbooks/pipelines"
@@ -66,7 +66,7 @@ class Contact:
 
 @dataclass(frozen=True)
 class OnCall:
-    """Who is on call for one rotation at the time of rendering (from :func:`opsctl.oncall.answers`)."""
+    """Who is on call for one rotation at the time of rendering (from :func:`opsctl.answers.oncall.answers`)."""
 
     rotation: str
     rotation_name: str

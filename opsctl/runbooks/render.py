@@ -28,11 +28,11 @@ import jinja2
 from markupsafe import Markup
 
 from opsctl.errors import TemplateError
+from opsctl.model.locations import Location
+from opsctl.model.spelling import format_duration
 from opsctl.runbooks import notes as notes_md
 from opsctl.runbooks.inputs import TemplateSource
 from opsctl.runbooks.pages import INDEX, Note, Site
-from opsctl.sources import Location
-from opsctl.spelling import format_duration
 
 FORMATS = ("md", "html")
 PAGE_KINDS = ("index", "pipeline", "service")

@@ -18,8 +18,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from opsctl.engine.schedule.resolve import Engine
 from opsctl.model import Org, Rotation
-from opsctl.schedule.resolve import Engine
 from opsctl.sync.plan import Notice
 from opsctl.sync.slack import SlackPerson, channel_name, list_channels, lookup_user
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from opsctl.errors import ServiceError
-from opsctl.spelling import format_duration
+from opsctl.model.spelling import format_duration
 from opsctl.sync.marker import human_text, override_fingerprint, read_marker, with_marker
 from opsctl.sync.pagerduty_actual import (
     INTEGRATION_TYPE,
@@ -50,9 +50,9 @@ from opsctl.sync.pagerduty_desired import (
     ServiceSpec,
     person_label,
 )
+from opsctl.sync.pagerduty_overrides import OverrideSpec
 from opsctl.sync.plan import Change, FieldChange, Notice, Plan, Value, field_changes
 from opsctl.sync.progress import QUIET, Progress
-from opsctl.sync.timeline import OverrideSpec
 
 __all__ = ["ApplyResult", "apply", "diff", "fetch_actual", "fetch_services"]
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from opsctl.sync.marker import read_marker
 from opsctl.sync.pagerduty_desired import INTEGRATION_NAME
+from opsctl.sync.pagerduty_overrides import Restriction
 from opsctl.sync.progress import QUIET, Progress
-from opsctl.sync.timeline import Restriction
 
 if TYPE_CHECKING:
     from pagerduty import RestApiV2Client

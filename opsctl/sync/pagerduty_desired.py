@@ -11,7 +11,7 @@ Objects, each with a managed key (:mod:`opsctl.sync.marker`):
   secondary owner, on call in their working hours (weekly restrictions, when the org
   sets working hours). While an owner is away (time off, public holiday), an override
   hands their time to whoever SPEC §6's chain pages instead at that moment
-  (:func:`opsctl.escalation.escalation_chain`): the secondary owner, else the on-call.
+  (:func:`opsctl.engine.escalation.escalation_chain`): the secondary owner, else the on-call.
   So the person paged first is always available.
 - ``policy:pipeline:<pipeline>``: first owner, second owner, the team's on-call primary
   and secondary schedules, then the lead, with the delays of ``settings.escalation``.
@@ -19,7 +19,7 @@ Objects, each with a managed key (:mod:`opsctl.sync.marker`):
   pipeline (and for every alert when services are per team).
 - ``service:pipeline:<pipeline>`` (with ``settings.pagerduty.service_per: pipeline``) and
   ``service:team:<team>`` (always), each with an Events API v2 integration whose routing
-  key the alert router reads (:mod:`opsctl.sync.routing_keys`).
+  key the alert router reads (:mod:`opsctl.sync.pagerduty_keys`).
 """
 
 from __future__ import annotations
@@ -30,13 +30,12 @@ from itertools import pairwise
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from opsctl.escalation import Chain, escalation_chain, in_working_hours, working_hours_of
+from opsctl.engine.escalation import Chain, escalation_chain, in_working_hours, working_hours_of
+from opsctl.engine.schedule.resolve import Engine
+from opsctl.engine.schedule.roster import Roster
+from opsctl.engine.schedule.timeline import Slot
 from opsctl.model import Org, Person, Pipeline, Rotation, Team
-from opsctl.schedule.resolve import Engine
-from opsctl.schedule.roster import Roster
-from opsctl.schedule.timeline import Slot
-from opsctl.sync.plan import Notice
-from opsctl.sync.timeline import (
+from opsctl.sync.pagerduty_overrides import (
     Assignment,
     OverrideSpec,
     Restriction,
@@ -45,6 +44,7 @@ from opsctl.sync.timeline import (
     restrictions_for,
     to_overrides,
 )
+from opsctl.sync.plan import Notice
 
 OWNER_LAYER_ANCHOR = date(2024, 1, 1)
 """Owner schedules rotate among one person; their layer starts at this fixed Monday, so it never changes."""

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from opsctl.engine.schedule.resolve import Engine
 from opsctl.errors import ServiceError
 from opsctl.model import Org
-from opsctl.schedule.resolve import Engine
 from opsctl.sync.marker import human_text, read_marker, with_marker
 from opsctl.sync.plan import Change, Notice, Plan, Value, field_changes
 from opsctl.sync.progress import QUIET, Progress

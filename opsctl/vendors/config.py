@@ -15,7 +15,6 @@ hosts, so a token is never sent in clear over a network.
 from __future__ import annotations
 
 import ipaddress
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -57,8 +56,7 @@ class VendorConfig:
     slack_api_url: str = SLACK_API_URL
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> VendorConfig:
-        env = os.environ if env is None else env
+    def from_env(cls, env: Mapping[str, str]) -> VendorConfig:
         return cls(
             pagerduty_token=env.get("PAGERDUTY_TOKEN") or None,
             slack_token=env.get("SLACK_BOT_TOKEN") or None,

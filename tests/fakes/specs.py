@@ -2,7 +2,7 @@
 
 - PagerDuty REST and Events API v2: OpenAPI 3 documents, checked with openapi-core
   (the REST document is loaded with the spec validator off: one of its parameter defaults,
-  ``'20 - incident_summary'``, fails openapi-core's strict check; see specs/README.md).
+  ``'20 - incident_summary'``, fails openapi-core's strict check; see tests/specs/README.md).
 - Slack Web API: a Swagger 2.0 document; each method's required parameters and OAuth
   scopes are taken from it. Where the document marks no parameter required but Slack's
   method reference does (``conversations.setTopic`` needs ``channel`` and ``topic``…), the
@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-# ../shared/specs next to the repository (or a checkout of it); OPSCTL_SPECS_DIR overrides.
-SPECS = Path(os.environ.get("OPSCTL_SPECS_DIR") or Path(__file__).resolve().parents[3] / "shared" / "specs")
-if not (SPECS / "pagerduty").is_dir():
-    raise RuntimeError(f"vendor API descriptions not found at {SPECS}: set OPSCTL_SPECS_DIR to the shared/specs folder")
+SPECS = Path(__file__).resolve().parents[1] / "specs"
+"""``tests/specs``: the descriptions and sample payloads, with where each came from (its README)."""
 PAGERDUTY_REST = SPECS / "pagerduty" / "rest-openapiv3.json"
 PAGERDUTY_EVENTS = SPECS / "pagerduty" / "events-v2-openapiv3.json"
 SLACK_WEB = SPECS / "slack" / "web-openapi-v2.json"

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from opsctl.holiday_calendar import LibraryHolidays
-from opsctl.loader import MemoryFiles, load
+from opsctl.engine.schedule.resolve import Engine
 from opsctl.model import Org
-from opsctl.schedule.resolve import Engine
+from opsctl.repo.loader import MemoryFiles, load
 from opsctl.sync import pagerduty, slack
 from opsctl.sync.pagerduty_desired import PagerDutyDesired, desired_pagerduty
 from opsctl.sync.plan import Plan
+from opsctl.system.holidays import LibraryHolidays
 from opsctl.vendors.config import VendorConfig
 from opsctl.vendors.pagerduty_api import rest_client
 from opsctl.vendors.slack_api import slack_client

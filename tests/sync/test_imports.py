@@ -10,7 +10,7 @@ from tests.support import REPO_ROOT
 PROBE = """
 import sys
 from click.testing import CliRunner
-from opsctl.cli import cli
+from opsctl.cli.main import cli
 result = CliRunner().invoke(cli, ["--root", sys.argv[1], *sys.argv[2:]])
 assert result.exit_code == 0, result.output
 heavy = ("pagerduty", "slack_sdk", "httpx2", "opsctl.sync", "opsctl.vendors.pagerduty_api")

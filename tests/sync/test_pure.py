@@ -9,7 +9,7 @@ from opsctl.sync import pagerduty
 from opsctl.sync.marker import human_text, override_fingerprint, read_marker, with_marker
 from opsctl.sync.pagerduty_actual import PagerDutyActual, RemoteUser
 from opsctl.sync.pagerduty_desired import desired_pagerduty
-from opsctl.sync.timeline import Assignment, OverrideSpec, Restriction, clock_bounds, restrictions_for, to_overrides
+from opsctl.sync.pagerduty_overrides import Assignment, OverrideSpec, Restriction, clock_bounds, restrictions_for, to_overrides
 from tests.sync.support import EXAMPLE, NOW, desired_for, engine
 
 T0 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)

@@ -28,7 +28,7 @@ SOURCES = tuple(PARSERS)
 
 
 def unknown_source(source: str) -> Rejected:
-    from opsctl.findings import did_you_mean
+    from opsctl.model.spelling import did_you_mean
 
     return Rejected(
         f"unknown source {source!r}{did_you_mean(source, PARSERS)}; sources: {', '.join(SOURCES)}",

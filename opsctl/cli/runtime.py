@@ -1,0 +1,118 @@
+"""What every command shares: the repository, the clock and the holiday cache.
+
+This is the edge of the program: the only place that reads the clock, the environment
+and the terminal. The library below it takes all of them as arguments.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from datetime import UTC, datetime, tzinfo
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from opsctl.engine.schedule.resolve import Engine
+    from opsctl.model import Org
+    from opsctl.repo.loader import LoadResult
+    from opsctl.system.holidays import CachedHolidays
+
+
+class Runtime:
+    """Per-invocation state, created by the root command."""
+
+    def __init__(self, root: str | None) -> None:
+        from opsctl.system.environment import current
+
+        self._root = root
+        self.env = current()
+        self.now = datetime.now(UTC)
+        self._calendar: CachedHolidays | None = None
+
+    @cached_property
+    def cache(self) -> Path:
+        """The cache folder (holidays, compiled answers and templates)."""
+        from opsctl.system.environment import cache_folder
+
+        return Path(cache_folder(self.env))
+
+    @cached_property
+    def root(self) -> Path:
+        from opsctl.repo.loader import resolve_root
+
+        return resolve_root(self._root)
+
+    @cached_property
+    def zone(self) -> tzinfo:
+        from opsctl.system.environment import local_zone
+
+        return local_zone()
+
+    def when(self, text: str | None, option: str = "--at") -> datetime:
+        """An option's time, or now."""
+        if text is None:
+            return self.now
+        from opsctl.answers.when import parse_when
+
+        return parse_when(text, now=self.now, zone=self.zone, option=option)
+
+    def load(self, *, catalog: bool = True) -> LoadResult:
+        from opsctl.repo.loader import WorkingTree, load
+
+        return load(WorkingTree(self.root), catalog=catalog)
+
+    def org(self, *, catalog: bool = False) -> Org:
+        """The org, or :class:`~opsctl.errors.RepoError` when the repository has errors."""
+        return self.load(catalog=catalog).require_ok()
+
+    @property
+    def calendar(self) -> CachedHolidays:
+        if self._calendar is None:
+            from opsctl.system.holidays import default_calendar
+
+            self._calendar = default_calendar(self.cache)
+        return self._calendar
+
+    def engine(self, org: Org) -> Engine:
+        from opsctl.engine.schedule.resolve import Engine
+
+        return Engine(org, self.calendar)
+
+    def compile_answers(self, org: Org, engine: Engine) -> None:
+        """Write the coming weeks' whoisoncall answers for the fast path (:mod:`opsctl.cli.answer_cache`)."""
+        from opsctl.answers.oncall import compiled_rotations
+        from opsctl.cli.answer_cache import WINDOW_DAYS, compile_answers, write_cache
+
+        rotations = compiled_rotations(org, engine, self.now, WINDOW_DAYS)
+        write_cache(str(self.root), compile_answers(str(self.root), rotations, self.now), self.env)
+
+    def close(self) -> None:
+        if self._calendar is not None:
+            self._calendar.save()
+
+
+def runtime() -> Runtime:
+    obj = click.get_current_context().find_root().obj
+    assert isinstance(obj, Runtime)
+    return obj
+
+
+def stdout_is_tty() -> bool:
+    return sys.stdout.isatty()
+
+
+def terminal_width() -> int:
+    return shutil.get_terminal_size((120, 24)).columns if stdout_is_tty() else 120
+
+
+def emit_json(value: object) -> None:
+    import json
+
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+FORMAT_TABLE_JSON = click.Choice(["table", "json"])

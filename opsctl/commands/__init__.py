@@ -1,1 +1,0 @@
-"""Click commands, one module per area; imported lazily by :mod:`opsctl.cli`."""

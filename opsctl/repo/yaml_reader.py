@@ -1,0 +1,492 @@
+"""Read YAML into model values, keeping the location of every value.
+
+:func:`parse` composes a file into PyYAML nodes (which carry line and column);
+:class:`Converter` walks a node against a model type (from its type hints) and builds
+the frozen values, collecting *every* problem as a :class:`~opsctl.model.findings.Finding`
+instead of stopping at the first. Invalid parts become :data:`INVALID` and are left out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import types
+import typing
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal, Union, get_args, get_origin
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from opsctl.model.findings import Finding, error
+from opsctl.model.locations import Location, SourceMap, Where
+from opsctl.model.spelling import Spelled, did_you_mean, parse_clock, parse_duration
+
+try:  # libyaml's parser is several times faster; fall back when it is absent
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on the PyYAML build
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+STR = "tag:yaml.org,2002:str"
+NULL = "tag:yaml.org,2002:null"
+BOOL = "tag:yaml.org,2002:bool"
+INT = "tag:yaml.org,2002:int"
+FLOAT = "tag:yaml.org,2002:float"
+TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_TAG_NAMES = {NULL: "null", BOOL: "a boolean", INT: "an integer", FLOAT: "a number", TIMESTAMP: "a date"}
+
+
+class _Invalid:
+    def __repr__(self) -> str:
+        return "INVALID"
+
+
+INVALID: Any = _Invalid()
+"""Stands for a value that had errors (already reported)."""
+
+
+def location(path: str, node: Node) -> Location:
+    return Location(path, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def parse(path: str, text: str) -> tuple[Node | None, Finding | None]:
+    """Compose ``text`` into a node tree, or return the syntax error as a finding."""
+    try:
+        return yaml.compose(text, Loader=_Loader), None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Location(path, mark.line + 1, mark.column + 1) if mark is not None else Location(path, 1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        context = f" ({exc.context})" if exc.context and exc.problem else ""
+        return None, error(f"invalid YAML: {problem}{context}", where, code="yaml-syntax")
+    except yaml.YAMLError as exc:
+        # ReaderError (a control character, bad encoding) has a position, not a mark.
+        position = getattr(exc, "position", None)
+        line, column = 1, 1
+        if isinstance(position, int):
+            before = text[:position]
+            line = before.count("\n") + 1
+            column = position - (before.rfind("\n") + 1) + 1
+        reason = getattr(exc, "reason", None) or "invalid YAML"
+        return None, error(f"invalid YAML: {reason}", Location(path, line, column), code="yaml-syntax")
+
+
+def describe(node: Node) -> str:
+    """What a node is, for messages: ``a list``, ``an integer 5``, ``null``."""
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    assert isinstance(node, ScalarNode)
+    if node.tag == NULL:
+        return "nothing (null)"
+    if node.tag == STR:
+        return f"the text {node.value!r}"
+    return f"{_TAG_NAMES.get(node.tag, 'a value')} {node.value!r}"
+
+
+def _is_dataclass_type(tp: Any) -> bool:
+    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+
+
+@dataclasses.dataclass(frozen=True)
+class _FieldSpec:
+    name: str
+    type: Any
+    required: bool
+    default: Any
+    plan: Callable[[Converter, Node, str], Any]
+    allows_none: bool
+
+
+@functools.cache
+def _fields_of(cls: type) -> tuple[_FieldSpec, ...]:
+    hints = typing.get_type_hints(cls, include_extras=True)
+    specs = []
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory
+        specs.append(_FieldSpec(f.name, tp, required, None if required else default, _plan(tp), _allows_none(tp)))
+    return tuple(specs)
+
+
+def _kind_name(cls: type) -> str:
+    """``RosterChange`` → ``roster change``, for messages."""
+    name = cls.__name__.removesuffix("File")
+    out = "".join(" " + c.lower() if c.isupper() else c for c in name).strip()
+    return out or name.lower()
+
+
+def _type_name(tp: Any) -> str:
+    origin = get_origin(tp)
+    if origin is typing.Annotated:
+        meta = [m for m in tp.__metadata__ if isinstance(m, Spelled)]
+        if meta and meta[0].what:
+            return meta[0].what
+        return _type_name(get_args(tp)[0])
+    if origin in (Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if set(args) == {date, datetime}:
+            return "a date or datetime"
+        return " or ".join(_type_name(a) for a in args)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in get_args(tp))
+    if origin is tuple:
+        return "a list"
+    if origin is dict:
+        return "a mapping"
+    if _is_dataclass_type(tp):
+        return "a mapping"
+    return {
+        str: "a string",
+        int: "an integer",
+        bool: "true or false",
+        float: "a number",
+        date: "a date (YYYY-MM-DD)",
+        datetime: "a datetime",
+        timedelta: "a duration",
+        time: "a clock time HH:MM",
+    }.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def parse_date_or_datetime(text: str) -> date | datetime:
+    """``2026-12-24`` → date; ``2026-12-24T09:00`` (offset optional) → datetime."""
+    text = text.strip()
+    if len(text) == 10:
+        return date.fromisoformat(text)
+    return datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
+
+
+class Converter:
+    """Builds model values from nodes of one file, reporting problems into ``findings``."""
+
+    def __init__(self, path: str, sources: SourceMap, findings: list[Finding], broken: set[str] | None = None) -> None:
+        self.path = path
+        self.sources = sources
+        self.findings = findings
+        self.broken = broken if broken is not None else set()
+        """Ids of objects left out for their errors, so references to them are not reported again."""
+
+    def loc(self, node: Node) -> Location:
+        return location(self.path, node)
+
+    def fail(self, node: Node, message: str, *, hint: str = "", code: str = "type") -> Any:
+        self.findings.append(error(message, self.loc(node), hint=hint, code=code))
+        return INVALID
+
+    # -- dispatch ----------------------------------------------------------------------
+
+    def convert(self, node: Node, tp: Any, what: str) -> Any:
+        """Convert ``node`` to ``tp``; ``what`` names the value in messages."""
+        return _plan(tp)(self, node, what)
+
+    # -- containers --------------------------------------------------------------------
+
+    def build(self, node: Node, cls: type, what: str) -> Any:
+        """Build dataclass ``cls`` from a mapping node, and register its locations."""
+        if not isinstance(node, MappingNode):
+            return self.fail(node, f"{what}: expected a mapping, got {describe(node)}")
+        specs = {spec.name: spec for spec in _fields_of(cls)}
+        identity = _id_of(node) if "id" in specs else None
+        if identity is not None:
+            what = f"{_kind_name(cls)} {identity!r}"
+        where = Where(self.loc(node))
+        values: dict[str, Any] = {}
+        ok = True
+        for key_node, value_node in node.value:
+            key = self._key(key_node, what)
+            if key is None:
+                ok = False
+                continue
+            if key in where.keys:
+                self.fail(
+                    key_node, f"duplicate key {key!r} in {what} (first at line {where.keys[key].line})", code="duplicate-key"
+                )
+                ok = False
+                continue
+            where.keys[key] = self.loc(key_node)
+            spec = specs.get(key)
+            if spec is None:
+                hint = "YAML merge keys are not supported; repeat the values" if key == "<<" else ""
+                self.fail(
+                    key_node, f"unknown key {key!r} in {_kind_name(cls)}{did_you_mean(key, specs)}", hint=hint, code="unknown-key"
+                )
+                ok = False
+                continue
+            where.fields[key] = self.loc(value_node)
+            if isinstance(value_node, ScalarNode) and value_node.tag == NULL and not spec.allows_none:
+                if spec.required:
+                    self.fail(value_node, f"{what}: {key!r} needs a value ({_type_name(spec.type)})", code="missing-key")
+                    ok = False
+                # an empty optional section takes its default; validate warns about it
+                continue
+            value = spec.plan(self, value_node, key)
+            if value is INVALID:
+                # A required field is lost with its object; an optional one takes its
+                # default so that the other checks still see the rest of the object.
+                ok = ok and not spec.required
+                continue
+            self._record_items(where, key, value_node)
+            values[key] = value
+        for spec in specs.values():
+            if spec.required and spec.name not in where.keys:
+                self.findings.append(error(f"{what}: missing required key {spec.name!r}", self.loc(node), code="missing-key"))
+                ok = False
+        if not ok:
+            if identity is not None:
+                self.broken.add(identity)
+            return INVALID
+        obj = cls(**values)
+        self.sources.register(obj, where)
+        return obj
+
+    def _record_items(self, where: Where, key: str, node: Node) -> None:
+        if isinstance(node, SequenceNode):
+            for index, item in enumerate(node.value):
+                where.fields[f"{key}.{index}"] = self.loc(item)
+        elif isinstance(node, MappingNode):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, ScalarNode):
+                    where.fields[f"{key}.{key_node.value}"] = self.loc(value_node)
+
+    def _key(self, node: Node, what: str) -> str | None:
+        if not isinstance(node, ScalarNode) or node.tag not in (STR, "tag:yaml.org,2002:merge"):
+            self.fail(node, f"{what}: keys must be text, got {describe(node)}", code="type")
+            return None
+        return str(node.value)
+
+    def _sequence(self, node: Node, item: Callable[[Converter, Node, str], Any], objects: bool, what: str) -> Any:
+        if not isinstance(node, SequenceNode):
+            hint = "write a list, e.g. [a, b] or one '- item' per line" if isinstance(node, ScalarNode) else ""
+            return self.fail(node, f"{what}: expected a list, got {describe(node)}", hint=hint)
+        items = [item(self, child, f"{what}[{i}]") for i, child in enumerate(node.value)]
+        if any(value is INVALID for value in items):
+            if objects:
+                # keep the good objects: each bad one was reported, and its id is in `broken`
+                return tuple(value for value in items if value is not INVALID)
+            return INVALID
+        return tuple(items)
+
+    def _mapping(self, node: Node, value_plan: Callable[[Converter, Node, str], Any], what: str) -> Any:
+        if not isinstance(node, MappingNode):
+            return self.fail(node, f"{what}: expected a mapping, got {describe(node)}")
+        out: dict[str, Any] = {}
+        seen: dict[str, Location] = {}
+        ok = True
+        for key_node, value_node in node.value:
+            key = self._key(key_node, what)
+            if key is None:
+                ok = False
+                continue
+            if key in seen:
+                self.fail(key_node, f"duplicate key {key!r} in {what} (first at line {seen[key].line})", code="duplicate-key")
+                ok = False
+                continue
+            seen[key] = self.loc(key_node)
+            value = value_plan(self, value_node, f"{what}.{key}")
+            if value is INVALID:
+                ok = False
+            else:
+                out[key] = value
+        return out if ok else INVALID
+
+    def _literal(self, node: Node, options: tuple[Any, ...], what: str) -> Any:
+        if not isinstance(node, ScalarNode):
+            return self.fail(node, f"{what}: expected one of {_options(options)}, got {describe(node)}")
+        for option in options:
+            if isinstance(option, bool):
+                continue
+            if isinstance(option, int) and node.tag == INT and _int(node.value) == option:
+                return option
+            if isinstance(option, str) and node.tag == STR and node.value == option:
+                return option
+        hint = did_you_mean(str(node.value), [str(o) for o in options])
+        return self.fail(node, f"{what}: {node.value!r} is not one of {_options(options)}{hint}", code="invalid-value")
+
+
+Plan = Callable[[Converter, Node, str], Any]
+
+
+@functools.cache
+def _plan(tp: Any) -> Plan:
+    """A converter for type ``tp``, worked out once per type (the model's types are few)."""
+    origin = get_origin(tp)
+    if origin is typing.Annotated:
+        base, *meta = get_args(tp)
+        inner = _plan(base)
+        markers = [m for m in meta if isinstance(m, Spelled)]
+
+        def annotated(conv: Converter, node: Node, what: str) -> Any:
+            value = inner(conv, node, what)
+            if isinstance(value, str):
+                for marker in markers:
+                    problem = marker.problem(value)
+                    if problem:
+                        return conv.fail(node, f"{what}: {problem}", code="invalid-value")
+            return value
+
+        return annotated
+    if origin in (Union, types.UnionType):
+        args = get_args(tp)
+        nullable = type(None) in args
+        rest = [a for a in args if a is not type(None)]
+        if set(rest) == {date, datetime}:
+            body: Plan = _date_or_datetime
+        elif len(rest) == 1:
+            body = _plan(rest[0])
+        else:  # pragma: no cover - the model has no other unions
+            raise TypeError(f"unsupported union {tp!r}")
+
+        def union(conv: Converter, node: Node, what: str) -> Any:
+            if nullable and isinstance(node, ScalarNode) and node.tag == NULL:
+                return None
+            return body(conv, node, what)
+
+        return union
+    if origin is Literal:
+        options = get_args(tp)
+        return lambda conv, node, what: conv._literal(node, options, what)
+    if origin is tuple:
+        item_type = get_args(tp)[0]
+        item, objects = _plan(item_type), _is_dataclass_type(item_type)
+        return lambda conv, node, what: conv._sequence(node, item, objects, what)
+    if origin is dict:
+        value_plan = _plan(get_args(tp)[1])
+        return lambda conv, node, what: conv._mapping(node, value_plan, what)
+    if _is_dataclass_type(tp):
+        return lambda conv, node, what: conv.build(node, tp, what)
+    scalar = _SCALARS.get(tp)
+    if scalar is None:  # pragma: no cover - a model type without a converter is a bug
+        raise TypeError(f"no YAML converter for {tp!r}")
+    return scalar
+
+
+def _id_of(node: MappingNode) -> str | None:
+    """The scalar ``id`` of a mapping, to name it in messages."""
+    for key_node, value_node in node.value:
+        if isinstance(key_node, ScalarNode) and key_node.value == "id" and isinstance(value_node, ScalarNode):
+            return str(value_node.value) or None
+    return None
+
+
+def _options(options: tuple[Any, ...]) -> str:
+    return ", ".join(str(o) for o in options)
+
+
+def _allows_none(tp: Any) -> bool:
+    if get_origin(tp) is typing.Annotated:
+        return _allows_none(get_args(tp)[0])
+    return get_origin(tp) in (Union, types.UnionType) and type(None) in get_args(tp)
+
+
+def _int(text: str) -> int | None:
+    try:
+        return int(text.replace("_", ""), 0)
+    except ValueError:
+        return None
+
+
+def _scalar_text(conv: Converter, node: Node, what: str, expected: str, *, tags: tuple[str, ...]) -> str | None:
+    """The text of a scalar whose resolved tag is one of ``tags``, else report and None."""
+    if isinstance(node, ScalarNode) and node.tag in tags:
+        return str(node.value)
+    hint = ""
+    if isinstance(node, ScalarNode) and node.tag != NULL and STR in tags:
+        hint = f'quote it to make it text: "{node.value}"'
+    conv.fail(node, f"{what}: expected {expected}, got {describe(node)}", hint=hint)
+    return None
+
+
+def _str(conv: Converter, node: Node, what: str) -> Any:
+    text = _scalar_text(conv, node, what, "a string", tags=(STR,))
+    return INVALID if text is None else text
+
+
+def _bool(conv: Converter, node: Node, what: str) -> Any:
+    if isinstance(node, ScalarNode) and node.tag == BOOL:
+        return node.value.lower() in ("true", "yes", "on", "y")
+    return conv.fail(node, f"{what}: expected true or false, got {describe(node)}")
+
+
+def _int_value(conv: Converter, node: Node, what: str) -> Any:
+    if isinstance(node, ScalarNode) and node.tag == INT:
+        value = _int(node.value)
+        if value is not None:
+            return value
+    return conv.fail(node, f"{what}: expected an integer, got {describe(node)}")
+
+
+def _float(conv: Converter, node: Node, what: str) -> Any:
+    if isinstance(node, ScalarNode) and node.tag in (INT, FLOAT):
+        try:
+            return float(node.value.replace("_", ""))
+        except ValueError:
+            pass
+    return conv.fail(node, f"{what}: expected a number, got {describe(node)}")
+
+
+def _spelled(expected: str, parse: Callable[[str], Any]) -> Plan:
+    """A converter for a value spelled as text and read by ``parse`` (which raises ValueError).
+
+    Any non-null scalar is taken as text: a clock time such as 10:30 resolves to a YAML
+    integer (base 60), but the user meant the text.
+    """
+
+    def convert(conv: Converter, node: Node, what: str) -> Any:
+        if not isinstance(node, ScalarNode) or node.tag == NULL:
+            return conv.fail(node, f"{what}: expected {expected}, got {describe(node)}")
+        try:
+            return parse(str(node.value))
+        except ValueError as exc:
+            return conv.fail(node, f"{what}: {exc}", code="invalid-value")
+
+    return convert
+
+
+_duration = _spelled("a duration such as 30m, 4h, 1d or 1w", parse_duration)
+_clock = _spelled("a clock time HH:MM", parse_clock)
+
+
+def _date(conv: Converter, node: Node, what: str) -> Any:
+    text = _scalar_text(conv, node, what, "a date (YYYY-MM-DD)", tags=(STR, TIMESTAMP))
+    if text is None:
+        return INVALID
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return conv.fail(node, f"{what}: {text!r} is not a date (YYYY-MM-DD)", code="invalid-value")
+
+
+def _datetime(conv: Converter, node: Node, what: str) -> Any:
+    value = _date_or_datetime(conv, node, what)
+    if value is INVALID or isinstance(value, datetime):
+        return value
+    return conv.fail(node, f"{what}: expected a datetime, got a date", code="invalid-value")
+
+
+def _date_or_datetime(conv: Converter, node: Node, what: str) -> Any:
+    text = _scalar_text(conv, node, what, "a date or an ISO 8601 datetime", tags=(STR, TIMESTAMP))
+    if text is None:
+        return INVALID
+    try:
+        return parse_date_or_datetime(text)
+    except ValueError:
+        return conv.fail(
+            node,
+            f"{what}: {text!r} is not a date (YYYY-MM-DD) or an ISO 8601 datetime (YYYY-MM-DDTHH:MM)",
+            code="invalid-value",
+        )
+
+
+_SCALARS: dict[Any, Callable[[Converter, Node, str], Any]] = {
+    str: _str,
+    bool: _bool,
+    int: _int_value,
+    float: _float,
+    timedelta: _duration,
+    time: _clock,
+    date: _date,
+    datetime: _datetime,
+}

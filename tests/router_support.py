@@ -20,8 +20,9 @@ from urllib.parse import urlsplit
 from opsctl.model import Org
 from opsctl.router.security import Credentials
 from opsctl.router.settings import RouterSettings
-from opsctl.router.worker import RetryPolicy, WorkerConfig, WorkerThread
+from opsctl.router.worker import WorkerConfig, WorkerThread
 from opsctl.vendors.config import VendorConfig
+from opsctl.vendors.retry import RetryPolicy
 from tests.fakes.pagerduty_events import PagerDutyEventsFake
 from tests.fakes.slack import ALL_SCOPES, SlackFake
 from tests.support import REPO_ROOT

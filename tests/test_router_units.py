@@ -18,8 +18,8 @@ from opsctl.model import Org
 from opsctl.repo.loader import load_working_tree
 from opsctl.router.alert import Alert, Identifiers
 from opsctl.router.matching import AlertIndex, ChainCache, dedup_key, match_alert
-from opsctl.router.worker import RetryPolicy
 from opsctl.system.holidays import LibraryHolidays
+from opsctl.vendors.retry import RetryPolicy
 from opsctl.vendors.routing_keys import RoutingKeyFile, RoutingKeys
 from tests.support import REPO_ROOT
 

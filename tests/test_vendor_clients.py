@@ -8,7 +8,8 @@ from werkzeug import Response
 
 from opsctl.errors import UsageError
 from opsctl.vendors.config import VendorConfig, check_base_url, redact
-from opsctl.vendors.pagerduty_api import events_client, rest_client, retry_after_seconds
+from opsctl.vendors.pagerduty_api import events_client, rest_client
+from opsctl.vendors.retry import retry_after_seconds
 
 
 def config(server: HTTPServer) -> VendorConfig:

@@ -83,7 +83,7 @@ def serve_command(
     """
     from opsctl.router.server import serve
     from opsctl.router.settings import RouterSettings
-    from opsctl.router.worker import RetryPolicy
+    from opsctl.vendors.retry import RetryPolicy
 
     rt = runtime()
     settings = RouterSettings.from_env(

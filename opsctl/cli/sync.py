@@ -119,7 +119,7 @@ def sync_pagerduty_command(do_apply: bool, check: bool, fmt: str, routing_keys_o
     from opsctl.sync.pagerduty_desired import desired_pagerduty
     from opsctl.sync.pagerduty_keys import routing_keys, routing_keys_of
     from opsctl.vendors.config import VendorConfig
-    from opsctl.vendors.errors import service_errors
+    from opsctl.vendors.errors import translated
     from opsctl.vendors.pagerduty_api import rest_client
     from opsctl.vendors.routing_keys import write_routing_keys
 
@@ -130,7 +130,7 @@ def sync_pagerduty_command(do_apply: bool, check: bool, fmt: str, routing_keys_o
     org = rt.org()
     config = VendorConfig.from_env(rt.env)
     client = rest_client(config)
-    with service_errors(config):
+    with translated(config):
         desired = desired_pagerduty(org, rt.engine(org), now)
         with progress_display() as progress:
             actual = pagerduty.fetch_actual(client, since=now, until=desired.until, progress=progress)
@@ -172,7 +172,7 @@ def sync_slack_command(do_apply: bool, check: bool, fmt: str, at: str | None) ->
     from opsctl.errors import UsageError
     from opsctl.sync import slack
     from opsctl.vendors.config import VendorConfig
-    from opsctl.vendors.errors import service_errors
+    from opsctl.vendors.errors import translated
     from opsctl.vendors.slack_api import slack_client
 
     if check and do_apply:
@@ -182,7 +182,7 @@ def sync_slack_command(do_apply: bool, check: bool, fmt: str, at: str | None) ->
     org = rt.org()
     config = VendorConfig.from_env(rt.env)
     client = slack_client(config)
-    with service_errors(config):
+    with translated(config):
         desired = slack.desired_slack(org, rt.engine(org), now)
         with progress_display() as progress:
             actual = slack.fetch_actual(client, desired, progress=progress)
@@ -214,7 +214,7 @@ def notify_handoff_command(dry_run: bool, at: str | None) -> None:
     """
     from opsctl.sync.handoff import notify_handoffs
     from opsctl.vendors.config import VendorConfig
-    from opsctl.vendors.errors import service_errors
+    from opsctl.vendors.errors import translated
     from opsctl.vendors.slack_api import slack_client
 
     rt = runtime()
@@ -222,7 +222,7 @@ def notify_handoff_command(dry_run: bool, at: str | None) -> None:
     org = rt.org()
     config = VendorConfig.from_env(rt.env)
     client = slack_client(config)
-    with service_errors(config):
+    with translated(config):
         results, notices = notify_handoffs(client, org, rt.engine(org), now, dry_run=dry_run)
     for notice in notices:
         click.echo(f"{notice.level}: {notice.subject}: {notice.message}", err=True)

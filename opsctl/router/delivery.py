@@ -17,7 +17,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from opsctl.vendors.config import VendorConfig
-from opsctl.vendors.pagerduty_api import retry_after_seconds
+from opsctl.vendors.errors import VendorError, transient_status, vendor_error
+from opsctl.vendors.retry import retry_after_seconds
 from opsctl.vendors.routing_keys import RoutingKeyFile
 
 if TYPE_CHECKING:
@@ -96,7 +97,10 @@ class PagerDutySender:
             return Outcome(False, error=why, code="no-routing-key", permanent=True)
         try:
             response = self._client(routing_key).post("/v2/enqueue", json=delivery.body)
-        except Exception as exc:  # httpx2 transport errors, timeouts: try again later
+        except Exception as exc:
+            found = vendor_error(exc)
+            if found is None:
+                raise
             message = self.vendor.redact(_short(str(exc)) or type(exc).__name__).replace(routing_key, "[routing key]")
             return Outcome(False, error=f"PagerDuty unreachable: {type(exc).__name__}: {message}", code="network")
         status = response.status_code
@@ -108,25 +112,11 @@ class PagerDutySender:
             return Outcome(
                 False, error="PagerDuty rate limit (429)", code="rate-limited", retry_after=wait if wait >= 0 else None
             )
-        if status >= 500 or status == 408:
+        if transient_status(status):
             return Outcome(False, error=f"PagerDuty answered {status}: {detail}", code=f"http-{status}")
         # 400 (the event is invalid, or the routing key is unknown), 401, 403, 404, 413:
         # the same event would be refused again
         return Outcome(False, error=f"PagerDuty refused the event ({status}): {detail}", code=f"http-{status}", permanent=True)
-
-
-# Slack errors that a later attempt may not meet again; the others need a person.
-SLACK_TRANSIENT = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
-SLACK_HINTS = {
-    "channel_not_found": "no such channel, or the bot cannot see it: fix slack_channel in ownership.yaml or invite the bot",
-    "not_in_channel": "invite the opsctl bot to the channel",
-    "is_archived": "the channel is archived: set another slack_channel",
-    "invalid_auth": "SLACK_BOT_TOKEN is not valid",
-    "not_authed": "SLACK_BOT_TOKEN is not set",
-    "missing_scope": "the bot token lacks a scope (chat:write, im:write, users:read.email, channels:read)",
-    "users_not_found": "no Slack user has this person's email: set slack_id in ownership.yaml",
-    "user_not_found": "the Slack user does not exist: fix slack_id in ownership.yaml",
-}
 
 
 class SlackSender:
@@ -202,22 +192,20 @@ class SlackSender:
             return channel
 
     def _failure(self, exc: Exception) -> Outcome:
-        from slack_sdk.errors import SlackApiError
+        found = vendor_error(exc)
+        if found is None:
+            raise exc
+        return slack_outcome(found, self.vendor)
 
-        if isinstance(exc, SlackApiError):
-            response = exc.response
-            error = str(response.get("error") or f"http-{response.status_code}")
-            if response.status_code == 429 or error == "ratelimited":
-                wait = retry_after_seconds(response.headers.get("Retry-After") or response.headers.get("retry-after"), -1.0)
-                return Outcome(
-                    False, error="Slack rate limit (429)", code="rate-limited", retry_after=wait if wait >= 0 else None
-                )
-            hint = SLACK_HINTS.get(error, "")
-            message = f"Slack refused: {error}" + (f": {hint}" if hint else "")
-            transient = error in SLACK_TRANSIENT or response.status_code >= 500
-            return Outcome(False, error=message, code=f"slack-{error}", permanent=not transient)
-        text = self.vendor.redact(_short(str(exc)) or type(exc).__name__)
-        return Outcome(False, error=f"Slack unreachable: {type(exc).__name__}: {text}", code="network")
+
+def slack_outcome(found: VendorError, vendor: VendorConfig) -> Outcome:
+    """The outcome of a Slack post that failed with ``found``."""
+    if found.code == "rate-limited":
+        return Outcome(False, error="Slack rate limit (429)", code="rate-limited", retry_after=found.retry_after)
+    if found.status is None and found.transient:
+        return Outcome(False, error=f"Slack unreachable: {vendor.redact(_short(found.message))}", code="network")
+    message = f"Slack refused: {found.code}" + (f": {found.hint}" if found.hint else "")
+    return Outcome(False, error=message, code=f"slack-{found.code}", permanent=not found.transient)
 
 
 DIGEST_LINES = 15

@@ -20,9 +20,9 @@ from pathlib import Path
 from opsctl.errors import UsageError
 from opsctl.router.security import Credentials
 from opsctl.router.sources import SOURCES
-from opsctl.router.worker import RetryPolicy
 from opsctl.system.environment import cache_folder
 from opsctl.vendors.config import VendorConfig
+from opsctl.vendors.retry import RetryPolicy
 
 DEFAULT_DB = "opsctl-router.sqlite3"
 DEFAULT_MAX_BODY = 1024 * 1024

@@ -49,28 +49,13 @@ from typing import Any
 from opsctl.router.delivery import Delivery, Outcome, PagerDutySender, SlackSender
 from opsctl.router.outbox import begin, connect
 from opsctl.vendors.config import VendorConfig
+from opsctl.vendors.retry import RetryPolicy
 from opsctl.vendors.routing_keys import RoutingKeyFile
 
 log = logging.getLogger("opsctl.router.worker")
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 """Upper bounds (seconds) of the accepted → delivered histogram in /metrics."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    base: float = 1.0
-    """Seconds before the second attempt; each later one waits twice as long."""
-    cap: float = 300.0
-    """The longest wait between two attempts."""
-    max_attempts: int = 30
-    """Attempts before a delivery is kept as failed (about two hours with the defaults)."""
-
-    def delay(self, failures: int, rng: random.Random) -> float:
-        """Wait after the ``failures``-th failure in a row: exponential, capped, half jittered
-        so that many deliveries failing together do not retry in lockstep."""
-        raw: float = min(self.cap, self.base * 2.0 ** max(0, failures - 1))
-        return raw / 2 + rng.random() * raw / 2
 
 
 @dataclass(frozen=True)
@@ -265,7 +250,7 @@ class Worker:
         try:
             outcomes = self._attempt(group)
         except Exception as exc:  # a bug in a sender must not lose the delivery: retry it
-            log.error("delivery %s failed unexpectedly: %s: %s", group.pause_key, type(exc).__name__, exc)
+            log.exception("delivery %s failed unexpectedly: %s: %s", group.pause_key, type(exc).__name__, exc)
             outcomes = [Outcome(False, error=f"internal error: {type(exc).__name__}", code="internal")] * len(group.deliveries)
         ended = self.clock()
         retry_at = None

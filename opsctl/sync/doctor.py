@@ -15,7 +15,7 @@ from typing import Any
 
 from opsctl.model import Org, Person
 from opsctl.vendors.config import VendorConfig
-from opsctl.vendors.errors import vendor_error_text
+from opsctl.vendors.errors import VendorError, translated
 
 SLACK_SCOPES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("find people by email (users.lookupByEmail)", ("users:read.email",)),
@@ -66,13 +66,11 @@ def check_pagerduty(config: VendorConfig, org: Org) -> tuple[list[Check], list[M
         return [Check("PagerDuty", False, "PAGERDUTY_TOKEN is not set: export a REST API v2 token (sync pagerduty needs it)")], []
     client = rest_client(config)
     try:
-        client.rget("/abilities")
-        users = list(client.iter_all("/users"))
-    except Exception as exc:
-        text = vendor_error_text(exc)
-        if text is None:
-            raise
-        return [Check("PagerDuty", False, config.redact(text))], []
+        with translated(config):
+            client.rget("/abilities")
+            users = list(client.iter_all("/users"))
+    except VendorError as found:
+        return [Check("PagerDuty", False, str(found))], []
     checks = [
         Check("PagerDuty", True, f"PAGERDUTY_TOKEN is accepted ({config.pagerduty_api_url}); {len(users)} users in the account")
     ]
@@ -107,12 +105,10 @@ def check_slack(config: VendorConfig, org: Org) -> tuple[list[Check], list[Missi
         return [Check("Slack", False, "SLACK_BOT_TOKEN is not set: export a bot token (sync slack and notify need it)")], []
     client = slack_client(config)
     try:
-        identity = client.auth_test()
-    except Exception as exc:
-        text = vendor_error_text(exc)
-        if text is None:
-            raise
-        return [Check("Slack", False, config.redact(text))], []
+        with translated(config):
+            identity = client.auth_test()
+    except VendorError as found:
+        return [Check("Slack", False, str(found))], []
     checks = [
         Check("Slack", True, f"SLACK_BOT_TOKEN is accepted: workspace {identity.get('team')}, bot user {identity.get('user')}")
     ]
@@ -149,11 +145,11 @@ def check_slack(config: VendorConfig, org: Org) -> tuple[list[Check], list[Missi
 
 
 def doctor(config: VendorConfig, org: Org) -> DoctorReport:
-    from opsctl.vendors.errors import service_errors
+    from opsctl.vendors.errors import translated
 
     checks: list[Check] = []
     missing: list[Missing] = []
-    with service_errors(config):
+    with translated(config):
         for check in (check_pagerduty, check_slack):
             found, absent = check(config, org)
             checks += found

@@ -26,7 +26,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from opsctl.errors import ServiceError
 from opsctl.model.spelling import format_duration
 from opsctl.sync.marker import human_text, override_fingerprint, read_marker, with_marker
 from opsctl.sync.pagerduty_actual import (
@@ -625,7 +624,7 @@ def _resolve(value: Any, ids: dict[str, str]) -> Any:
 
 def apply(client: RestApiV2Client, plan: Plan, *, progress: Progress = QUIET) -> ApplyResult:
     """Make the plan's changes, in order. On a failure, :class:`ServiceError` says what was done."""
-    from opsctl.vendors.errors import vendor_error_text
+    from opsctl.vendors.errors import VendorError, translated
 
     ids: dict[str, str] = dict(plan.context.get("ids", {}))
     writes = 0
@@ -648,15 +647,11 @@ def apply(client: RestApiV2Client, plan: Plan, *, progress: Progress = QUIET) ->
                     break
                 batch.append(following)
         try:
-            _apply_one(client, change, batch, ids)
-        except ServiceError:
-            raise
-        except Exception as exc:
-            text = vendor_error_text(exc)
-            if text is None:
-                raise
-            raise ServiceError(
-                f"{text}; while trying to {change.action} {change.kind} {change.title!r} ({change.key}). "
+            with translated():
+                _apply_one(client, change, batch, ids)
+        except VendorError as found:
+            raise found.with_message(
+                f"{found}; while trying to {change.action} {change.kind} {change.title!r} ({change.key}). "
                 f"{done} of {len(changes)} changes were made: run the sync again to finish"
             ) from None
         writes += 1

@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from opsctl.engine.schedule.resolve import Engine
-from opsctl.errors import ServiceError
 from opsctl.model import Org
 from opsctl.sync.marker import human_text, read_marker, with_marker
 from opsctl.sync.plan import Change, Notice, Plan, Value, field_changes
@@ -332,19 +331,17 @@ def diff(desired: SlackDesired, actual: SlackActual) -> Plan:
 
 def apply(client: WebClient, plan: Plan, *, progress: Progress = QUIET) -> int:
     """Make the plan's changes; the number of writes made."""
-    from opsctl.vendors.errors import vendor_error_text
+    from opsctl.vendors.errors import VendorError, translated
 
     writes = 0
     progress.start("Slack: applying", total=len(plan.changes))
     for done, change in enumerate(plan.changes):
         try:
-            writes += _apply_one(client, change)
-        except Exception as exc:
-            text = vendor_error_text(exc)
-            if text is None:
-                raise
-            raise ServiceError(
-                f"{text}; while trying to {change.action} {change.kind} {change.title}. "
+            with translated():
+                writes += _apply_one(client, change)
+        except VendorError as found:
+            raise found.with_message(
+                f"{found}; while trying to {change.action} {change.kind} {change.title}. "
                 f"{done} of {len(plan.changes)} changes were made: run the sync again to finish"
             ) from None
         progress.advance()

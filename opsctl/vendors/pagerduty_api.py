@@ -12,25 +12,15 @@ Two changes to the library's behaviour, both in :class:`_Policy`:
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from opsctl.vendors.config import VendorConfig, check_base_url
+from opsctl.vendors.retry import RetryPolicy, retry_after_seconds
 
 if TYPE_CHECKING:
     from pagerduty import EventsApiV2Client, RestApiV2Client
-
-
-def retry_after_seconds(value: str | None, default: float) -> float:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds form), else ``default``."""
-    if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
-    return default
 
 
 class _Policy:
@@ -38,8 +28,8 @@ class _Policy:
 
     max_attempts = 5
     """Attempts per request, the first included; 1 returns the first 429 at once."""
-    backoff_base = 0.5
-    backoff_cap = 30.0
+    backoff = RetryPolicy(base=0.5, cap=30.0)
+    """Waits between attempts when the service does not say (``max_attempts`` above counts)."""
     sleep: Callable[[float], None] = staticmethod(time.sleep)
     _url: str
 
@@ -73,7 +63,7 @@ class _Policy:
             request_kwargs["params"] = client.normalize_params(kwargs["params"])
         full_url = client.normalize_url(url)
         for attempt in range(1, self.max_attempts + 1):
-            delay = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+            delay = self.backoff.delay(attempt)
             try:
                 response = Client.request(client, method, full_url, **request_kwargs)
             except TransportError:

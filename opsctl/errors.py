@@ -7,10 +7,14 @@
     ├── RepoError               the ops repository has errors; carries the findings (exit 1)
     ├── GitError                a git command failed or a revision is unknown (exit 1)
     ├── TemplateError           a runbook template does not parse or render; carries file:line (exit 1)
-    └── ServiceError            a remote service refused or failed; names the service (exit 1)
+    ├── ServiceError            a remote service refused or failed; names the service (exit 1)
+    │   └── VendorError         the same, typed (opsctl.vendors.errors)
+    └── ProblemsFound           the command ran and found what it checks for: validate's
+                                errors, drift for --check, changes for diff --exit-code (exit 1)
 
-The CLI turns each into its one-line message and :func:`exit_code`; nothing else decides
-exit codes. Tracebacks are never shown for these.
+Exit codes: 0 ok, 1 problems, 2 usage, 3 internal error. :func:`exit_code` decides them
+for every exception, and the CLI (:mod:`opsctl.cli.main`) asks it and nothing else.
+Tracebacks are never shown for these.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
+EXIT_INTERNAL = 3
 
 
 class OpsctlError(Exception):
@@ -68,10 +73,20 @@ class ServiceError(OpsctlError):
     """A remote service (PagerDuty, Slack) failed; the message names it, never a token."""
 
 
-def exit_code_for(findings: list[Finding], *, strict: bool = False) -> int:
-    """0 clean, 1 when any error (or, with ``strict``, any warning)."""
-    if any(f.is_error for f in findings):
+class ProblemsFound(OpsctlError):
+    """The command did its job and found problems it has already reported; ``str()`` may be empty."""
+
+
+def raise_for_findings(findings: list[Finding], *, strict: bool = False) -> None:
+    """:class:`ProblemsFound` when any finding is an error (or, with ``strict``, when there is any)."""
+    if any(f.is_error for f in findings) or (strict and findings):
+        raise ProblemsFound("")
+
+
+def exit_code(exc: BaseException) -> int:
+    """The exit code for an exception that ended a command: the one place that decides."""
+    if isinstance(exc, OpsctlError):
+        return exc.exit_code
+    if isinstance(exc, BrokenPipeError):  # `opsctl schedule | head`: the reader left
         return EXIT_PROBLEMS
-    if strict and findings:
-        return EXIT_PROBLEMS
-    return EXIT_OK
+    return EXIT_INTERNAL

@@ -242,3 +242,42 @@ def test_ci_runs_the_readmes_test_command() -> None:
     install_and_run, test = readme.split("```sh\n", 1)[1].split("\n```", 1)[0].splitlines()
     assert "opsctl validate" in install_and_run and "pytest" in test
     assert test in (REPO_ROOT / ".ci" / "run").read_text("utf-8").splitlines()
+
+
+def test_an_unexpected_exception_exits_3_with_one_line_and_no_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    import opsctl.answers.oncall
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the engine broke")
+
+    monkeypatch.setattr(opsctl.answers.oncall, "answers", broken)
+    monkeypatch.delenv("OPSCTL_DEBUG", raising=False)
+    result = run("whoisoncall", "--at", "2026-12-24T10:00", "--format", "json", root=REPO_ROOT)
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert result.stderr == (
+        "opsctl: internal error: RuntimeError: the engine broke (run with OPSCTL_DEBUG=1 for the traceback)\n"
+    )
+    monkeypatch.setenv("OPSCTL_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="the engine broke"):
+        run("whoisoncall", "--at", "2026-12-24T10:00", "--format", "json", root=REPO_ROOT)
+
+
+def test_exit_codes_are_decided_in_one_place() -> None:
+    from opsctl.errors import (
+        GitError,
+        ProblemsFound,
+        RepoError,
+        ServiceError,
+        TemplateError,
+        UsageError,
+        exit_code,
+    )
+    from opsctl.vendors.errors import VendorError
+
+    assert exit_code(UsageError("x")) == 2
+    for problem in (RepoError([], None), GitError("x"), TemplateError("x", None), ServiceError("x"), ProblemsFound("")):
+        assert exit_code(problem) == 1
+    assert exit_code(VendorError("x", service="Slack")) == 1
+    assert exit_code(BrokenPipeError()) == 1
+    assert exit_code(KeyError("x")) == 3

@@ -49,4 +49,6 @@ def diff_command(base: str | None, weeks: int, start: str | None, fmt: str, exit
     else:
         click.echo(render_text(diff, old.org, new_org))
     if exit_code and not diff.empty:
-        raise SystemExit(1)
+        from opsctl.errors import ProblemsFound
+
+        raise ProblemsFound("")

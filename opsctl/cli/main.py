@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from opsctl import __version__
-from opsctl.errors import EXIT_PROBLEMS, OpsctlError, RepoError
+from opsctl.errors import OpsctlError, RepoError, exit_code
 
 COMMANDS: dict[str, str] = {
     "validate": "opsctl.cli.repo:validate_command",
@@ -35,8 +35,6 @@ COMMANDS: dict[str, str] = {
     "alerts": "opsctl.cli.router:alerts_group",
 }
 """Command name → ``module:attribute`` of its click command."""
-
-EXIT_INTERNAL = 3
 
 
 class LazyGroup(click.Group):
@@ -70,10 +68,11 @@ class LazyGroup(click.Group):
 
             click.echo(render_text(exc.findings, exc.sources), err=True)
             click.echo(f"opsctl: {exc}", err=True)
-            ctx.exit(exc.exit_code)
+            ctx.exit(exit_code(exc))
         except OpsctlError as exc:
-            click.echo(f"opsctl: {exc}", err=True)
-            ctx.exit(exc.exit_code)
+            if str(exc):
+                click.echo(f"opsctl: {exc}", err=True)
+            ctx.exit(exit_code(exc))
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, KeyboardInterrupt, BrokenPipeError):
             raise
         except Exception as exc:  # never a traceback for users; OPSCTL_DEBUG=1 shows it
@@ -84,7 +83,7 @@ class LazyGroup(click.Group):
             click.echo(
                 f"opsctl: internal error: {type(exc).__name__}: {exc} (run with OPSCTL_DEBUG=1 for the traceback)", err=True
             )
-            ctx.exit(EXIT_INTERNAL)
+            ctx.exit(exit_code(exc))
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -111,6 +110,6 @@ def cli(ctx: click.Context, root: str | None) -> None:
 def main() -> None:
     try:
         cli.main(prog_name="opsctl")
-    except BrokenPipeError:  # `opsctl schedule | head`
+    except BrokenPipeError as exc:  # `opsctl schedule | head`
         sys.stderr.close()
-        sys.exit(EXIT_PROBLEMS)
+        sys.exit(exit_code(exc))

@@ -25,7 +25,7 @@ def validate_command(fmt: str, strict: bool, at: str | None) -> None:
     Exit 0 when there are no errors (warnings allowed unless --strict), 1 on errors.
     """
     from opsctl.cli.findings import render_github, render_json, render_text
-    from opsctl.errors import exit_code_for
+    from opsctl.errors import raise_for_findings
     from opsctl.model.findings import summary
     from opsctl.validate import validate
 
@@ -41,7 +41,7 @@ def validate_command(fmt: str, strict: bool, at: str | None) -> None:
     elif findings:
         click.echo(render_text(findings, result.org.sources))
     click.echo(f"opsctl validate: {summary(findings)}", err=True)
-    raise SystemExit(exit_code_for(findings, strict=strict))
+    raise_for_findings(findings, strict=strict)
 
 
 @click.command("schema")

@@ -84,7 +84,9 @@ def _show_and_apply(
 def _finish(plan: Plan, *, check: bool, do_apply: bool) -> None:
     """Exit 1 for --check when the plan found drift (before an apply fixed it)."""
     if check and plan.drift and not do_apply:
-        raise SystemExit(1)
+        from opsctl.errors import ProblemsFound
+
+        raise ProblemsFound("")
 
 
 @click.group("sync")
@@ -247,4 +249,6 @@ def doctor_command() -> None:
     report = doctor(VendorConfig.from_env(rt.env), org)
     click.echo(render_report(report), nl=False)
     if not report.ok:
-        raise SystemExit(1)
+        from opsctl.errors import ProblemsFound
+
+        raise ProblemsFound("")

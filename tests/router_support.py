@@ -1,4 +1,5 @@
-"""The alert router under test: a real uvicorn server on loopback, a real SQLite file, the fakes."""
+"""The alert router under test: a real uvicorn server on loopback, a real SQLite file (or a
+real PostgreSQL database, see :mod:`tests.postgres_support`), the fakes."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,7 +36,14 @@ SOURCES_WITH_TOKENS = ("alertmanager", "grafana", "airflow", "great-expectations
 
 
 def credentials() -> Credentials:
-    return Credentials({source: f"{TOKEN}-{source}" for source in SOURCES_WITH_TOKENS}, None, DBT_SECRET, GRAFANA_SECRET)
+    tokens = {source: f"{TOKEN}-{source}" for source in SOURCES_WITH_TOKENS}
+    return Credentials(tokens, None, {"dbt-cloud": DBT_SECRET, "grafana": GRAFANA_SECRET})
+
+
+def clock_at(instant: datetime) -> Callable[[], datetime]:
+    """A clock that reads ``instant`` now and runs on from there (retries and leases need time to pass)."""
+    started = time.time()
+    return lambda: instant + timedelta(seconds=time.time() - started)
 
 
 def token_for(source: str) -> str:
@@ -107,9 +115,12 @@ def signed_headers(source: str, body: bytes, *, now: float | None = None) -> dic
     return headers
 
 
-def post_alert(base: str, source: str, payload: Any, *, headers: dict[str, str] | None = None) -> Answer:
+def post_alert(
+    base: str, source: str, payload: Any, *, headers: dict[str, str] | None = None, now: float | None = None
+) -> Answer:
+    """POST ``payload`` as a configured ``source`` sends it (signed at ``now``, the server's clock)."""
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    return request(f"{base}/v1/alerts/{source}", "POST", body, signed_headers(source, body) | (headers or {}))
+    return request(f"{base}/v1/alerts/{source}", "POST", body, signed_headers(source, body, now=now) | (headers or {}))
 
 
 # -- the server -------------------------------------------------------------------------------
@@ -118,14 +129,17 @@ def post_alert(base: str, source: str, payload: Any, *, headers: dict[str, str] 
 class ServerThread:
     """uvicorn serving ``app`` from a thread, on a socket bound before it starts (no port race)."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, read_timeout: float = 10.0) -> None:
         import uvicorn
+
+        from opsctl.router.http import server_config
 
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", log_config=None)
+        config = server_config(app, host="127.0.0.1", port=self.port, read_timeout=read_timeout, log_level="warning")
+        config.lifespan = "on"
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
@@ -173,7 +187,7 @@ class Router:
     """A running router: server, worker thread, fakes, and where things are."""
 
     url: str
-    db_path: Path
+    database: str
     keys_path: Path
     settings: RouterSettings
     pd: PagerDutyEventsFake
@@ -184,23 +198,28 @@ class Router:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def post(self, source: str, payload: Any, **kwargs: Any) -> Answer:
-        return post_alert(self.url, source, payload, **kwargs)
+        return post_alert(self.url, source, payload, now=self.settings.clock().timestamp(), **kwargs)
+
+    @property
+    def db_path(self) -> Path:
+        return Path(self.database)
 
     def db(self) -> Any:
-        import sqlite3
+        """A connection to the router's database (sqlite3, or psycopg with ``?`` placeholders)."""
+        return connect_database(self.database)
 
-        conn = sqlite3.connect(str(self.db_path), timeout=30)
-        return conn
-
-    def deliveries(self, state: str | None = None) -> list[tuple[Any, ...]]:
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         conn = self.db()
         try:
-            query = "SELECT id, alert_id, kind, action, target, state, attempts, error_code, last_error FROM deliveries"
-            if state is not None:
-                return conn.execute(query + " WHERE state = ? ORDER BY id", (state,)).fetchall()
-            return conn.execute(query + " ORDER BY id").fetchall()
+            return [tuple(row) for row in conn.execute(sql, params).fetchall()]
         finally:
             conn.close()
+
+    def deliveries(self, state: str | None = None) -> list[tuple[Any, ...]]:
+        query = "SELECT id, alert_id, kind, action, target, state, attempts, error_code, last_error FROM deliveries"
+        if state is not None:
+            return self.query(query + " WHERE state = ? ORDER BY id", (state,))
+        return self.query(query + " ORDER BY id")
 
     def settled(self) -> bool:
         """Nothing pending any more."""
@@ -209,14 +228,15 @@ class Router:
     def start_worker(self, **config: Any) -> WorkerThread:
         self.stop_worker()
         base = WorkerConfig(
-            self.db_path,
+            self.database,
             self.settings.vendor,
-            self.keys_path,
+            str(self.keys_path),
             RetryPolicy(base=0.05, cap=0.4, max_attempts=50),
             poll=0.005,
             slack_pace=0.05,
         )
-        self.worker = WorkerThread(replace(base, **config)).start()
+        clock = self.settings.clock
+        self.worker = WorkerThread(replace(base, **config), clock=lambda: clock().timestamp()).start()
         return self.worker
 
     def stop_worker(self) -> None:
@@ -238,6 +258,8 @@ def running_router(
     write_keys: bool = True,
     root: Path = REPO_ROOT,
     creds: Credentials | None = None,
+    database: str | None = None,
+    read_timeout: float = 10.0,
     **settings: Any,
 ) -> Iterator[Router]:
     from opsctl.engine.schedule.resolve import Engine
@@ -258,7 +280,7 @@ def running_router(
     )
     chosen = RouterSettings(
         root=root,
-        db_path=tmp_path / "router.sqlite3",
+        database=database or str(tmp_path / "router.sqlite3"),
         credentials=creds if creds is not None else credentials(),
         vendor=vendor,
         routing_keys=keys_path,
@@ -266,8 +288,8 @@ def running_router(
         **settings,
     )
     app = make_app(chosen, org=org, engine=Engine(org, LibraryHolidays()))
-    server = ServerThread(app).start()
-    router = Router(server.url, chosen.db_path, keys_path, chosen, pd, slack_fake, org, server)
+    server = ServerThread(app, read_timeout=read_timeout).start()
+    router = Router(server.url, chosen.database, keys_path, chosen, pd, slack_fake, org, server)
     try:
         if worker:
             router.start_worker()
@@ -280,3 +302,26 @@ def running_router(
             thread.start()
         for thread in stoppers:
             thread.join()
+
+
+class _QmarkConnection:
+    """A psycopg connection that takes ``?`` placeholders, as sqlite3 does, for test queries."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(url, autocommit=True)
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        return self.conn.execute(sql.replace("?", "%s"), params)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def connect_database(database: str) -> Any:
+    if database.startswith("postgresql://"):
+        return _QmarkConnection(database)
+    import sqlite3
+
+    return sqlite3.connect(database, timeout=30)

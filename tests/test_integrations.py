@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from opsctl.repo.loader import load_working_tree
-from tests.router_support import Router, running_router, token_for, wait_until
+from tests.router_support import Router, clock_at, running_router, token_for, wait_until
 from tests.support import REPO_ROOT
 
 
@@ -39,7 +39,7 @@ great_expectations = load("great_expectations/opsctl_action.py")
 def router(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Router]:
     org = load_working_tree(REPO_ROOT).require_ok()
     at = datetime.fromisoformat("2026-12-02T10:00+01:00")
-    with running_router(tmp_path_factory.mktemp("integrations"), org, clock=lambda: at) as live:
+    with running_router(tmp_path_factory.mktemp("integrations"), org, clock=clock_at(at)) as live:
         yield live
 
 

@@ -72,7 +72,7 @@ def start_serve(tmp_path: Path, pd: PagerDutyEventsFake, slack: SlackFake, org: 
     port = free_port()
     log = tmp_path / f"{name}.log"
     command = [sys.executable, "-m", "opsctl", "--root", str(REPO_ROOT), "serve", "--port", str(port)]
-    command += ["--retry-base", "0.05", "--retry-cap", "0.5"]
+    command += ["--retry-base", "0.05", "--retry-cap", "0.5", "--group-window", "0"]
     with open(log, "wb") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     serve = Serve(process, f"http://127.0.0.1:{port}", log)

@@ -14,12 +14,14 @@ import pytest
 
 from opsctl.model import Org
 from opsctl.repo.loader import load_working_tree
+from opsctl.router.routing import RoutingPolicy
 from tests.fakes.base import Fault
 from tests.fakes.pagerduty_events import PagerDutyEventsFake
 from tests.fakes.specs import SPECS
-from tests.router_support import Router, request, routing_keys_for, running_router, wait_until
+from tests.router_support import Router, clock_at, request, routing_keys_for, running_router, wait_until
 from tests.support import REPO_ROOT, run
 
+NO_GROUPING = RoutingPolicy(group_window=0)
 WEDNESDAY_MORNING = datetime.fromisoformat("2026-12-02T10:00+01:00")
 """de1 (Berlin) and de4 (Istanbul) at work, de2 (Chicago) asleep; de3 is the data-eng on-call."""
 
@@ -31,7 +33,7 @@ def org() -> Org:
 
 @pytest.fixture
 def router(tmp_path: Path, org: Org) -> Iterator[Router]:
-    with running_router(tmp_path, org, clock=lambda: WEDNESDAY_MORNING) as live:
+    with running_router(tmp_path, org, clock=clock_at(WEDNESDAY_MORNING)) as live:
         yield live
 
 
@@ -110,10 +112,12 @@ def test_a_repeated_failure_pages_once(router: Router) -> None:
     for run_id in ("scheduled__1", "scheduled__2", "scheduled__3"):
         assert router.post("airflow", airflow_failure(run_id=run_id)).status == 202
     wait_until(router.settled)
-    assert router.pd.pages() == 1  # three triggers, one dedup key, one incident
-    assert len(router.pd.events) == 3
+    assert router.pd.pages() == 1
+    assert len(router.pd.events) == 1  # the repeats are coalesced: counted on the first, not sent
     assert len(messages(router, "#data-eng-alerts")) == 1
     assert len(dm_texts(router, "de4")) == 1
+    stored = router.query("SELECT id, effect, coalesced FROM alerts ORDER BY id")
+    assert stored == [(1, "opened", 2), (2, "repeat", 0), (3, "repeat", 0)]
     no_rejections(router)
 
 
@@ -141,7 +145,7 @@ def test_a_resolve_closes_what_the_failure_opened(router: Router) -> None:
 
 def test_an_owner_on_holiday_is_skipped(tmp_path: Path, org: Org) -> None:
     at = datetime.fromisoformat("2026-12-22T10:00+01:00")  # de2, primary owner, on winter holiday
-    with running_router(tmp_path, org, clock=lambda: at) as router:
+    with running_router(tmp_path, org, clock=clock_at(at)) as router:
         router.post("airflow", airflow_failure("aggregate_profit_investors"))
         wait_until(router.settled)
         chain = router.pd.events[0]["payload"]["custom_details"]["chain"]
@@ -155,7 +159,7 @@ def test_an_owner_on_holiday_is_skipped(tmp_path: Path, org: Org) -> None:
 
 def test_a_working_hours_tier_waits_in_slack_for_the_morning(tmp_path: Path, org: Org) -> None:
     at = datetime.fromisoformat("2026-12-05T23:30+01:00")  # Saturday night
-    with running_router(tmp_path, org, clock=lambda: at) as router:
+    with running_router(tmp_path, org, clock=clock_at(at)) as router:
         answer = router.post("airflow", airflow_failure("unit_profit_experiments"))
         assert answer.json()["alerts"][0]["pages"] is False
         wait_until(router.settled)
@@ -195,7 +199,7 @@ def test_an_alertmanager_notification_routes_each_alert(router: Router) -> None:
 def test_a_missing_routing_key_keeps_the_page_failed_with_a_reason_until_the_key_comes(tmp_path: Path, org: Org) -> None:
     keys = routing_keys_for(org)
     del keys["teams"]["data-eng"]
-    with running_router(tmp_path, org, clock=lambda: WEDNESDAY_MORNING, keys=keys) as router:
+    with running_router(tmp_path, org, clock=clock_at(WEDNESDAY_MORNING), keys=keys) as router:
         router.post("airflow", airflow_failure())
         wait_until(lambda: router.deliveries("failed"))
         wait_until(router.settled)
@@ -221,7 +225,7 @@ def test_a_missing_routing_key_keeps_the_page_failed_with_a_reason_until_the_key
 def test_pagerduty_down_for_a_while_then_back_delivers_every_alert_once(tmp_path: Path, org: Org) -> None:
     pd = PagerDutyEventsFake()
     pd.inject(Fault(503, times=12, body='{"status":"unavailable"}'))
-    with running_router(tmp_path, org, clock=lambda: WEDNESDAY_MORNING, pd=pd) as router:
+    with running_router(tmp_path, org, clock=clock_at(WEDNESDAY_MORNING), pd=pd) as router:
         for number in range(20):
             assert router.post("generic", {"summary": f"check {number} failed", "dedup_key": f"check-{number}"}).status == 202
         wait_until(router.settled, timeout=30)
@@ -239,7 +243,8 @@ def test_pagerduty_down_for_a_while_then_back_delivers_every_alert_once(tmp_path
 def test_a_429_storm_is_waited_out_as_retry_after_says(tmp_path: Path, org: Org) -> None:
     pd = PagerDutyEventsFake()
     pd.inject(Fault(429, times=3, headers={"Retry-After": "1"}, body='{"status":"throttled"}'))
-    with running_router(tmp_path, org, clock=lambda: WEDNESDAY_MORNING, pd=pd, worker=False) as router:
+    # five failures of one pipeline: not grouped here, so that each is a page of its own
+    with running_router(tmp_path, org, clock=clock_at(WEDNESDAY_MORNING), pd=pd, worker=False, policy=NO_GROUPING) as router:
         for number in range(5):
             router.post(
                 "generic", {"summary": f"storm {number}", "pipeline": "aggregate_profit_investors", "dedup_key": f"s{number}"}
@@ -259,7 +264,7 @@ def test_a_429_storm_is_waited_out_as_retry_after_says(tmp_path: Path, org: Org)
 
 
 def test_slack_rate_limits_are_waited_out_and_bursts_become_digests(tmp_path: Path, org: Org) -> None:
-    with running_router(tmp_path, org, clock=lambda: WEDNESDAY_MORNING, worker=False) as router:
+    with running_router(tmp_path, org, clock=clock_at(WEDNESDAY_MORNING), worker=False, policy=NO_GROUPING) as router:
         router.slack.inject(Fault(429, lambda r: r.path.endswith("chat.postMessage"), times=1, headers={"Retry-After": "1"}))
         for number in range(12):
             router.post(
@@ -279,7 +284,7 @@ def test_slack_rate_limits_are_waited_out_and_bursts_become_digests(tmp_path: Pa
 
 def test_delivery_state_is_visible_and_retryable_from_the_command_line(tmp_path: Path, org: Org) -> None:
     pd = PagerDutyEventsFake(routing_keys=["another-key"])  # PagerDuty refuses our key: a person must act
-    with running_router(tmp_path, org, clock=lambda: WEDNESDAY_MORNING, pd=pd, slack=False) as router:
+    with running_router(tmp_path, org, clock=clock_at(WEDNESDAY_MORNING), pd=pd, slack=False) as router:
         router.post("airflow", airflow_failure())
         wait_until(lambda: router.deliveries("failed"))
         db = ["alerts", "--db", str(router.db_path)]
@@ -300,7 +305,7 @@ def test_delivery_state_is_visible_and_retryable_from_the_command_line(tmp_path:
             "             5. lead: Lena Hoffmann, paged\n"
             "  dedup key  opsctl:aggregate_growth_investors:airflow:aggregate_growth_investors\n"
             "  note       opens an incident\n"
-            "  delivery 1: pagerduty trigger → pipeline:aggregate_growth_investors|team:data-eng: failed (1 attempts)\n"
+            "  delivery 1: pagerduty trigger → pipeline:aggregate_growth_investors|team:data-eng: failed (1 attempt)\n"
             '      last error [http-400]: PagerDuty refused the event (400): {"status": "invalid event", "message": '
             '"Event object is invalid", "errors": ["Invalid routing key"]} (after 1 attempt)\n'
         )

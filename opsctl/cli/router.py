@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import click
 
 from opsctl.cli.runtime import emit_json, runtime, stdout_is_tty, terminal_width
+from opsctl.errors import ServiceError
+from opsctl.router.sources import SOURCES
 
-SOURCE_NAMES = ("alertmanager", "grafana", "dbt-cloud", "airflow", "great-expectations", "generic")
-"""The same as :data:`opsctl.router.sources.SOURCES`, spelled out so that `--help` imports nothing."""
+T = TypeVar("T")
 
 SERVE_EPILOG = """\b
 Environment:
@@ -20,28 +22,47 @@ Environment:
   OPSCTL_DBT_WEBHOOK_SECRET       dbt Cloud webhook secret (HMAC of the body)
   OPSCTL_GRAFANA_WEBHOOK_SECRET   Grafana HMAC secret (signature over timestamp:body)
   OPSCTL_ROUTING_KEYS_FILE        PagerDuty routing keys JSON (or --routing-keys)
-  OPSCTL_ROUTER_DB                alert database (or --db)
+  OPSCTL_ROUTER_DB                alert database: SQLite file or postgresql:// URL (or --db)
   OPSCTL_ROUTER_MAX_BODY          body size cap in bytes (default 1048576)
+  OPSCTL_ROUTER_REFRESH           at most one trigger per open failure this often (--refresh)
+  OPSCTL_ROUTER_GROUP_WINDOW      group failures sharing a data source (--group-window)
   SLACK_BOT_TOKEN                 Slack bot token (channel messages and DMs)
   OPSCTL_PAGERDUTY_EVENTS_URL     Events API base (default https://events.pagerduty.com)
   OPSCTL_SLACK_API_URL            Slack Web API base (default https://slack.com/api/)
 """
 
 
-def db_path(option: str | None) -> Path:
-    from opsctl.router.settings import DEFAULT_DB
+DB_HELP = (
+    "Alert database: a SQLite file or a postgresql:// URL "
+    "[default: $OPSCTL_ROUTER_DB, else opsctl-router.sqlite3 in the repository]."
+)
+
+
+def database(option: str | None) -> str:
+    from opsctl.router.settings import database_location
 
     rt = runtime()
-    return Path(option or rt.env.get("OPSCTL_ROUTER_DB") or rt.root / DEFAULT_DB)
+    return database_location(rt.root, rt.env, option)
 
 
 @click.command("serve", epilog=SERVE_EPILOG)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for every interface).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
-@click.option(
-    "--db", metavar="PATH", help="Alert database [default: $OPSCTL_ROUTER_DB, else opsctl-router.sqlite3 in the repository]."
-)
+@click.option("--db", metavar="PATH|URL", help=DB_HELP)
 @click.option("--routing-keys", metavar="PATH", help="PagerDuty routing keys JSON [default: $OPSCTL_ROUTING_KEYS_FILE].")
+@click.option(
+    "--refresh",
+    metavar="DURATION",
+    help="Send an open failure's trigger again at most this often; repeats in between are counted [default: 1h].",
+)
+@click.option(
+    "--group-window",
+    metavar="DURATION",
+    help="Failures of pipelines sharing a data source within this window page once; 0 turns it off [default: 10m].",
+)
+@click.option(
+    "--read-timeout", type=click.FloatRange(0.1), default=10.0, show_default=True, help="Seconds a client has to send a request."
+)
 @click.option("--site", metavar="DIR", help="Rendered runbook site served at / [default: site/ in the repository, if present].")
 @click.option(
     "--commit",
@@ -69,6 +90,9 @@ def serve_command(
     port: int,
     db: str | None,
     routing_keys: str | None,
+    refresh: str | None,
+    group_window: str | None,
+    read_timeout: float,
     site: str | None,
     commit: str,
     retry_base: float,
@@ -79,7 +103,8 @@ def serve_command(
     """Serve the alert webhook (POST /v1/alerts/SOURCE), /v1/oncall, calendars and the runbook site.
 
     An alert is answered 202 only once it is stored (fsynced); a worker process then pages
-    PagerDuty and posts to Slack, retrying until delivered. See README "Routing alerts".
+    PagerDuty and posts to Slack, retrying until delivered. Several servers may share one
+    PostgreSQL database (--db postgresql://...). See README "Routing alerts" and docs/router.md.
     """
     from opsctl.router.server import serve
     from opsctl.router.settings import RouterSettings
@@ -89,10 +114,13 @@ def serve_command(
     settings = RouterSettings.from_env(
         rt.root,
         rt.env,
-        db_path=db,
+        database=db,
         routing_keys=routing_keys,
         site_dir=site,
+        refresh=refresh,
+        group_window=group_window,
         group_commit=commit == "group",
+        read_timeout=read_timeout,
         retry=RetryPolicy(retry_base, retry_cap, max_attempts),
     )
     serve(settings, host, port, log_level=log_level)
@@ -100,74 +128,84 @@ def serve_command(
 
 @click.command("route")
 @click.argument("payload", metavar="FILE|-", type=click.File("rb"))
-@click.option("--source", type=click.Choice(SOURCE_NAMES), help="The payload's sender [default: guessed from its shape].")
+@click.option("--source", type=click.Choice(SOURCES), help="The payload's sender [default: guessed from its shape].")
 @click.option("--at", "at", metavar="TIME", help="Route as if the alert came at TIME: 2026-12-24T03:00, +8h, now.")
 @click.option("--routing-keys", metavar="PATH", help="Also check the PagerDuty routing key [default: $OPSCTL_ROUTING_KEYS_FILE].")
+@click.option(
+    "--group-window",
+    metavar="DURATION",
+    help="As opsctl serve: failures sharing a data source within it page once; 0 turns it off [default: 10m].",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def route_command(payload: IO[bytes], source: str | None, at: str | None, routing_keys: str | None, fmt: str) -> None:
+def route_command(
+    payload: IO[bytes], source: str | None, at: str | None, routing_keys: str | None, group_window: str | None, fmt: str
+) -> None:
     """Dry run: which pipeline an alert payload matches, who would be paged, who is skipped and why.
 
-    Reads FILE (or - for stdin) as the source sends it; sends nothing, stores nothing.
+    Reads FILE (or - for stdin) as the source sends it; sends nothing, stores nothing. The
+    alerts of one payload are routed one after the other, as the server would: a payload
+    with failures of pipelines sharing a data source shows how they are grouped.
     """
-    from opsctl.router.matching import AlertIndex, decide
-    from opsctl.router.plan import plan
-    from opsctl.router.report import assumed_incident, decision_json, decision_text, plan_json
-    from opsctl.router.sources import PARSERS, guess_source
-    from opsctl.router.sources.shape import load_json
+    from opsctl.router.report import dry_run
+    from opsctl.router.routing import DEFAULT_GROUP_WINDOW, RoutingPolicy
+    from opsctl.router.settings import seconds
     from opsctl.vendors.routing_keys import RoutingKeyFile
 
     rt = runtime()
     instant = rt.when(at)
-    data = load_json(payload.read())
-    chosen = source or guess_source(data)
-    parsed = PARSERS[chosen](data)
-    if parsed.ignored:
-        if fmt == "json":
-            emit_json({"source": chosen, "ignored": parsed.ignored})
-        else:
-            click.echo(f"{chosen}: nothing to route: {parsed.ignored}")
-        return
-    org = rt.org()
-    engine = rt.engine(org)
-    index = AlertIndex(org)
+    window_text = group_window or rt.env.get("OPSCTL_ROUTER_GROUP_WINDOW")
+    policy = RoutingPolicy(group_window=seconds(window_text, "--group-window") if window_text else DEFAULT_GROUP_WINDOW)
     keys_path = routing_keys or rt.env.get("OPSCTL_ROUTING_KEYS_FILE")
     keys = RoutingKeyFile(Path(keys_path)) if keys_path else None
-    out: list[dict[str, Any]] = []
-    texts = []
-    for alert in parsed.alerts:
-        decision = decide(org, engine, index, alert, instant)
-        result = plan(org, decision, assumed_incident(org, decision), slack=True)
-        if keys is None:
-            routing = "key not checked (no --routing-keys or OPSCTL_ROUTING_KEYS_FILE)"
+    body = payload.read()
+    org = rt.org()
+    result = dry_run(org, rt.engine(org), body, at=instant, source=source, routing_keys=keys, policy=policy)
+    if result.ignored:
+        if fmt == "json":
+            emit_json({"source": result.source, "ignored": result.ignored})
         else:
-            found, why = keys.lookup(decision.routing_target)
-            routing = why if found is None else f"uses {why}"
-        out.append(decision_json(org, decision) | plan_json(result) | {"routing": routing})
-        texts.append(decision_text(org, decision, result, routing))
-    if fmt == "json":
-        emit_json(out)
+            click.echo(f"{result.source}: nothing to route: {result.ignored}")
+    elif fmt == "json":
+        emit_json(result.alerts)
     else:
-        click.echo("\n\n".join(texts))
+        click.echo("\n\n".join(result.texts))
 
 
 @click.group("alerts")
-@click.option(
-    "--db", metavar="PATH", help="Alert database [default: $OPSCTL_ROUTER_DB, else opsctl-router.sqlite3 in the repository]."
-)
+@click.option("--db", metavar="PATH|URL", help=DB_HELP)
 @click.pass_context
 def alerts_group(ctx: click.Context, db: str | None) -> None:
     """The alerts opsctl serve stored, and their deliveries: list, show, retry."""
     ctx.meta["opsctl.router.db"] = db
 
 
-def _open(ctx: click.Context) -> Any:
+def _read(ctx: click.Context, read: Callable[[Any, Any], T]) -> T:
+    """``read(store, conn)`` on the alert database of ``--db``."""
     from opsctl.errors import UsageError
-    from opsctl.router.outbox import connect
+    from opsctl.router.store import open_store
+    from opsctl.router.store.postgres import is_postgres_url
 
-    path = db_path(ctx.meta.get("opsctl.router.db"))
-    if not path.is_file():
-        raise UsageError(f"no alert database at {path}: opsctl serve creates it (--db or OPSCTL_ROUTER_DB point at another)")
-    return connect(path, durable=True)
+    where = database(ctx.meta.get("opsctl.router.db"))
+    if not is_postgres_url(where) and not Path(where).is_file():
+        raise UsageError(f"no alert database at {where}: opsctl serve creates it (--db or OPSCTL_ROUTER_DB point at another)")
+    store = open_store(where)
+    try:
+        with store.connection() as conn:
+            return read(store, conn)
+    except store.errors as exc:
+        raise ServiceError(f"{store.location}: {str(exc).strip() or type(exc).__name__}") from None
+    finally:
+        store.close()
+
+
+def _counts(duplicates: int, coalesced: int, grouped: int) -> str:
+    """What was counted into an alert, in words: ``(+2 dup, 40 repeats, 3 grouped)``."""
+    parts = [f"+{duplicates} dup"] if duplicates else []
+    if coalesced:
+        parts.append(f"{coalesced} repeat{'s' if coalesced != 1 else ''}")
+    if grouped:
+        parts.append(f"{grouped} grouped")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _when(stamp: float | None) -> str:
@@ -185,13 +223,7 @@ def alerts_list(ctx: click.Context, state: str, limit: int, fmt: str) -> None:
     """The newest alerts with the state of their deliveries (failed ones first to look at)."""
     from dataclasses import asdict
 
-    from opsctl.router.outbox import list_alerts
-
-    conn = _open(ctx)
-    try:
-        rows = list_alerts(conn, state=state, limit=limit)
-    finally:
-        conn.close()
+    rows = _read(ctx, lambda store, conn: store.list_alerts(conn, state=state, limit=limit))
     if fmt == "json":
         emit_json([asdict(row) | {"received_at": _when(row.received_at)} for row in rows])
         return
@@ -209,7 +241,7 @@ def alerts_list(ctx: click.Context, state: str, limit: int, fmt: str) -> None:
     for column in ("ID", "Received (UTC)", "Source", "Status", "Routed to", "Deliveries", "Summary"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        dup = f" (+{row.duplicates} dup)" if row.duplicates else ""
+        dup = _counts(row.duplicates, row.coalesced, row.grouped)
         table.add_row(
             str(row.id),
             _when(row.received_at)[:19].replace("T", " "),
@@ -230,13 +262,8 @@ def alerts_list(ctx: click.Context, state: str, limit: int, fmt: str) -> None:
 def alerts_show(ctx: click.Context, alert_id: int, fmt: str) -> None:
     """One alert: how it was routed, and each delivery with its attempts and last error."""
     from opsctl.errors import UsageError
-    from opsctl.router.outbox import show_alert
 
-    conn = _open(ctx)
-    try:
-        found = show_alert(conn, alert_id)
-    finally:
-        conn.close()
+    found = _read(ctx, lambda store, conn: store.show_alert(conn, alert_id))
     if found is None:
         raise UsageError(f"no alert {alert_id} (opsctl alerts list shows the newest)")
     if fmt == "json":
@@ -256,13 +283,26 @@ def alerts_show(ctx: click.Context, alert_id: int, fmt: str) -> None:
     lines.append(f"  note       {found['note']}")
     if found["duplicates"]:
         lines.append(f"  duplicates {found['duplicates']} (last {_when(found['last_duplicate_at'])})")
+    if found["coalesced"]:
+        lines.append(f"  repeats    {found['coalesced']} coalesced into its incident: counted, not sent again")
+    if found["grouped"]:
+        lines.append(
+            f"  grouped    {found['grouped']} other failure{'s' if found['grouped'] != 1 else ''} attached to its incident"
+        )
+    if found["group_of"]:
+        lines.append(
+            f"  group      attached to the incident of alert {found['group_of']} (opsctl alerts show {found['group_of']})"
+        )
+    if found["resolved_at"]:
+        lines.append(f"  resolved   {_when(found['resolved_at'])}")
     if not found["deliveries"]:
         lines.append("  deliveries none")
     for d in found["deliveries"]:
         when = f"delivered {_when(d['delivered_at'])}" if d["state"] == "delivered" else d["state"]
         if d["state"] == "pending" and d["attempts"]:
             when += f", next attempt {_when(d['next_at'])}"
-        lines.append(f"  delivery {d['id']}: {d['kind']} {d['action']} → {d['target']}: {when} ({d['attempts']} attempts)")
+        tries = f"{d['attempts']} attempt{'s' if d['attempts'] != 1 else ''}"
+        lines.append(f"  delivery {d['id']}: {d['kind']} {d['action']} → {d['target']}: {when} ({tries})")
         if d["last_error"] and d["state"] != "delivered":
             lines.append(f"      last error [{d['error_code']}]: {d['last_error']}")
     click.echo("\n".join(lines))
@@ -275,15 +315,10 @@ def alerts_show(ctx: click.Context, alert_id: int, fmt: str) -> None:
 def alerts_retry(ctx: click.Context, alert_ids: tuple[int, ...], all_failed: bool) -> None:
     """Queue the failed deliveries of alerts ID... (or --all-failed) again, now; a running server sends them."""
     from opsctl.errors import UsageError
-    from opsctl.router.outbox import retry
 
     if bool(alert_ids) == all_failed:
         raise UsageError("give alert ids or --all-failed (one of them)")
-    conn = _open(ctx)
-    try:
-        count = retry(conn, None if all_failed else list(alert_ids))
-    finally:
-        conn.close()
+    count = _read(ctx, lambda store, conn: store.retry(conn, None if all_failed else list(alert_ids)))
     if count == 0:
         click.echo("no failed deliveries to retry", err=True)
     else:

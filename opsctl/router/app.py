@@ -2,10 +2,14 @@
 
 ``POST /v1/alerts/{source}`` (:class:`AlertIntake`, a plain ASGI callable in front of a
 Starlette app that serves everything else) reads the body (capped), checks the token or
-signature, parses it, routes each alert (pure: :func:`opsctl.router.matching.decide`) and
-hands the decisions to the outbox writer; it answers 202 once they are committed and fsynced.
-Every refusal is a JSON body ``{"error", "message", "status"}`` with a 4xx status; an
-unexpected error is a 500 with a one-line log entry, never a traceback in the answer.
+signature, parses it, decides each alert (pure: :meth:`opsctl.router.routing.Router.decide`)
+and hands the decisions to the store's writer, which plans each against what is open
+(:meth:`~opsctl.router.routing.Router.route`, the same path as ``opsctl route``) and stores
+alert, incident and messages in one transaction; it answers 202 once that transaction is
+durable. Every refusal is a JSON body ``{"error", "message", "status"}`` with a 4xx status;
+a database that cannot take the alert is a 503 (the sender retries); an unexpected error
+is a 500 and its stack goes to the log, never into the answer. The server's one clock is
+``settings.clock``: routing, the outbox's times and signature windows all read it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -32,21 +35,22 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from opsctl.engine.schedule.resolve import Engine
 from opsctl.errors import OpsctlError, UsageError
 from opsctl.model import Org
-from opsctl.router import outbox
-from opsctl.router.alert import Alert
 from opsctl.router.errors import Rejected, TooLarge
-from opsctl.router.matching import AlertIndex, ChainCache, Decision, decide
+from opsctl.router.matching import Decision
 from opsctl.router.metrics import IntakeMetrics, render
 from opsctl.router.openapi import document
-from opsctl.router.plan import Incident, Plan, plan
-from opsctl.router.report import decision_json
+from opsctl.router.report import decision_json, paged_people
+from opsctl.router.routing import Router
 from opsctl.router.security import authenticate
 from opsctl.router.settings import RouterSettings
-from opsctl.router.sources import PARSERS, parse_body, unknown_source
+from opsctl.router.sources import BY_NAME, SOURCES, parse_body, unknown_source
+from opsctl.router.store import LEASE_SECONDS, Accepted, Store, StoreUnavailable, open_store
+from opsctl.router.store.writer import Writer
+from opsctl.router.worker import worker_id
 
 log = logging.getLogger("opsctl.router")
 
-HEARTBEAT_STALE = 15.0
+HEARTBEAT_STALE = LEASE_SECONDS
 """Seconds without a worker heartbeat before /readyz says the worker is gone."""
 
 
@@ -57,11 +61,12 @@ class RouterState:
     settings: RouterSettings
     org: Org
     engine: Engine
-    index: AlertIndex
-    chains: ChainCache
-    writer: outbox.Writer
+    router: Router
+    store: Store
+    writer: Writer
     metrics: IntakeMetrics
-    reader: sqlite3.Connection | None = None
+    worker: str = field(default_factory=worker_id)
+    """The name this server's delivery worker heartbeats under."""
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
     """Run after the server stops taking requests (``opsctl serve`` stops its worker here, so
     that the worker records its last sends before the process exits)."""
@@ -83,13 +88,14 @@ def make_app(settings: RouterSettings, *, org: Org | None = None, engine: Engine
     ``make_app(settings).state`` is the :class:`RouterState` it runs on."""
     if org is None or engine is None:
         org, engine = load_org(settings)
+    store = open_store(settings.database)
     state = RouterState(
         settings,
         org,
         engine,
-        AlertIndex(org),
-        ChainCache(org, engine),
-        outbox.Writer(settings.db_path, group_commit=settings.group_commit),
+        Router(org, engine, settings.policy),
+        store,
+        Writer(store, group_commit=settings.group_commit),
         IntakeMetrics(),
     )
 
@@ -102,14 +108,13 @@ def make_app(settings: RouterSettings, *, org: Org | None = None, engine: Engine
         # every few thousand requests and stall every request in flight.
         gc.freeze()
         state.writer.start()
-        state.reader = outbox.connect(settings.db_path)
         try:
             yield
         finally:
             state.writer.close()
-            state.reader.close()
             for hook in state.on_shutdown:
                 await asyncio.to_thread(hook)
+            store.close()
 
     async def not_here(request: Request) -> Response:  # POST is served by AlertIntake before Starlette
         return JSONResponse(
@@ -154,7 +159,7 @@ def _index() -> dict[str, Any]:
             "/metrics",
             "/openapi.json",
         ],
-        "sources": list(PARSERS),
+        "sources": list(SOURCES),
     }
 
 
@@ -180,20 +185,19 @@ class AlertIntake:
         if scope["type"] != "http" or scope["method"] != "POST" or not path.startswith(ALERTS_PREFIX):
             await self.app(scope, receive, send)
             return
+        headers = [(b"content-type", b"application/json")]
         try:
             status, payload = await accept_alerts(self.state, path[len(ALERTS_PREFIX) :], scope, receive)
-        except Exception as exc:  # never a traceback to the sender; one line in the log
-            log.error("internal error on POST %s: %s: %s", path[:80], type(exc).__name__, exc)
-            status, payload = 500, {"error": "internal", "message": "internal error; the server log has one line about it"}
+        except StoreUnavailable as exc:  # nothing was stored: the sender must try again
+            status, payload = 503, {"error": "unavailable", "message": f"not stored, try again: {exc}", "status": 503}
+            headers.append((b"retry-after", b"5"))
+        except Exception as exc:  # the request handler's edge: never a traceback to the sender, the stack in the log
+            log.exception("internal error on POST %s: %s: %s", path[:80], type(exc).__name__, exc)
+            status, payload = 500, {"error": "internal", "message": "internal error; the server log says more"}
             payload["status"] = 500
         data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())],
-            }
-        )
+        headers.append((b"content-length", str(len(data)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": data})
 
 
@@ -235,15 +239,18 @@ async def accept_alerts(state: RouterState, source: str, scope: Scope, receive: 
     started = time.perf_counter()
     settings = state.settings
     headers = Headers(scope=scope)
+    now = settings.clock()
+    stamp = now.timestamp()
     try:
-        if source not in PARSERS:
+        found = BY_NAME.get(source)
+        if found is None:
             raise unknown_source(source)
         body = await read_body(headers, receive, settings.max_body_bytes)
-        authenticate(settings.credentials, source, headers, body, now=time.time(), window=settings.signature_window)
+        authenticate(settings.credentials, found, headers, body, now=stamp, window=settings.signature_window)
         _check_content_type(headers)
         parsed = parse_body(source, body)
     except Rejected as exc:
-        state.metrics.rejected[(source if source in PARSERS else "unknown", exc.code)] += 1
+        state.metrics.rejected[(source if source in BY_NAME else "unknown", exc.code)] += 1
         client = scope.get("client") or ("?", 0)
         log.warning("refused POST /v1/alerts/%s from %s: %d %s: %s", source[:40], client[0], exc.status, exc.code, exc)
         return exc.status, exc.body()
@@ -255,13 +262,11 @@ async def accept_alerts(state: RouterState, source: str, scope: Scope, receive: 
     if idempotency:
         many = len(alerts) > 1
         alerts = [replace(a, event_key=f"{idempotency}#{i}" if many else idempotency) for i, a in enumerate(alerts)]
-    now = settings.clock()
-    decisions = [decide(state.org, state.engine, state.index, alert, now, chains=state.chains) for alert in alerts]
+    decisions = [state.router.decide(alert, now) for alert in alerts]
     slack = settings.vendor.slack_token is not None
-    stamp = time.time()  # the outbox runs on the wall clock (tests move the routing instant only)
 
-    def store(conn: sqlite3.Connection) -> list[outbox.Accepted]:
-        return [_store_one(state.org, conn, decision, slack, stamp) for decision in decisions]
+    def store(conn: Any) -> list[Accepted]:
+        return [_store_one(state, conn, decision, slack, stamp) for decision in decisions]
 
     results = await state.writer.run(store)
     for result in results:
@@ -282,26 +287,15 @@ async def accept_alerts(state: RouterState, source: str, scope: Scope, receive: 
     return 202, {"status": "accepted", "alerts": rows}
 
 
-def _store_one(org: Org, conn: sqlite3.Connection, decision: Decision, slack: bool, now: float) -> outbox.Accepted:
-    alert: Alert = decision.alert
-
-    def make_plan(incident: Incident | None) -> Plan:
-        return plan(org, decision, incident, slack=slack)
-
-    return outbox.accept(
-        conn,
-        source=alert.source,
-        event_key=alert.event_key,
-        status=alert.status,
-        summary=alert.summary,
-        pipeline=decision.match.pipeline,
-        team=decision.match.team,
-        dedup_key=decision.dedup_key,
-        failure_key=alert.failure_key,
-        decision=decision_json(org, decision),
-        alert=alert.to_json(),
-        make_plan=make_plan,
-        now=now,
+def _store_one(state: RouterState, conn: Any, decision: Decision, slack: bool, now: float) -> Accepted:
+    store, alert = state.store, decision.alert
+    duplicate = store.duplicate(conn, alert.source, alert.event_key, now)
+    if duplicate is not None:
+        return duplicate
+    result = state.router.route(decision, store.lookup(conn), slack=slack)
+    paged = paged_people(decision) if any(m.kind == "pagerduty" and m.action == "trigger" for m in result.messages) else []
+    return store.record(
+        conn, alert=alert.to_json(), decision=decision_json(state.org, decision), result=result, paged=paged, now=now
     )
 
 
@@ -317,18 +311,26 @@ def _wrap(state: RouterState, handler: Handler) -> Callable[[Request], Awaitable
     return endpoint
 
 
+def _probe(state: RouterState) -> Callable[[Any], None]:
+    def probe(conn: Any) -> None:
+        state.store.one(conn, "SELECT 1")
+
+    return probe
+
+
 async def readyz(state: RouterState, request: Request) -> Response:
     problems = []
     if not state.writer.alive:
         problems.append("the outbox writer is not running")
-    stored: dict[str, float] = {}
-    if state.reader is not None:
+    else:
         try:
-            stored = outbox.counters(state.reader)
-        except sqlite3.Error as exc:
-            problems.append(f"the alert database cannot be read: {exc}")
-    if state.settings.expect_worker:
-        age = time.time() - stored.get("heartbeat", 0.0)
+            # through the writer: the same connection, checks and mending as an alert's
+            await state.writer.run(_probe(state))
+        except StoreUnavailable as exc:
+            problems.append(str(exc))
+    if state.settings.expect_worker and not problems:
+        seen = await asyncio.to_thread(_worker_seen, state)
+        age = state.settings.clock().timestamp() - (seen or 0.0)
         if age > HEARTBEAT_STALE:
             problems.append(f"the delivery worker has not been seen for {age:.0f} s")
     body: dict[str, Any] = {"status": "not ready" if problems else "ready", "pipelines": len(state.org.pipelines)}
@@ -337,14 +339,29 @@ async def readyz(state: RouterState, request: Request) -> Response:
     return JSONResponse(body, status_code=503 if problems else 200)
 
 
+def _worker_seen(state: RouterState) -> float | None:
+    with state.store.connection() as conn:
+        return state.store.worker_seen(conn, state.worker)
+
+
+def _metrics_text(state: RouterState) -> str:
+    store = state.store
+    with store.connection() as conn:
+        stored = store.counters(conn)
+        depth = store.pending_count(conn)
+        failed = store.failed_count(conn)
+        seen = store.worker_seen(conn, state.worker)
+    if seen is not None:
+        stored["heartbeat"] = seen
+    return render(state.metrics, stored, queue_depth=depth, failed=failed, commits=state.writer.commits, jobs=state.writer.jobs)
+
+
 async def metrics(state: RouterState, request: Request) -> Response:
-    stored: dict[str, float] = {}
-    depth = failed = 0
-    if state.reader is not None:
-        stored = outbox.counters(state.reader)
-        depth = outbox.pending_count(state.reader)
-        failed = state.reader.execute("SELECT count(*) FROM deliveries WHERE state = 'failed'").fetchone()[0]
-    text = render(state.metrics, stored, queue_depth=depth, failed=failed, commits=state.writer.commits, jobs=state.writer.jobs)
+    try:
+        text = await asyncio.to_thread(_metrics_text, state)
+    except state.store.errors as exc:
+        message = f"the alert database cannot be read: {str(exc).strip() or type(exc).__name__}"
+        return JSONResponse({"error": "unavailable", "message": message, "status": 503}, status_code=503)
     return Response(text, media_type="text/plain; version=0.0.4")
 
 
@@ -399,7 +416,7 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
 
 
 class _NoTracebacks:
-    """Last line of defence: an unexpected error becomes a 500 JSON answer and one log line."""
+    """Last line of defence: an unexpected error becomes a 500 JSON answer, and its stack goes to the log."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -418,11 +435,11 @@ class _NoTracebacks:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception as exc:
-            log.error("internal error on %s %s: %s: %s", scope.get("method"), scope.get("path"), type(exc).__name__, exc)
+        except Exception as exc:  # the server's edge: the stack goes to the log
+            log.exception("internal error on %s %s: %s: %s", scope.get("method"), scope.get("path"), type(exc).__name__, exc)
             if started:
                 return
-            message = "internal error; the server log has one line about it"
+            message = "internal error; the server log says more"
             if isinstance(exc, OpsctlError):
                 message = str(exc)
             response = JSONResponse({"error": "internal", "message": message, "status": 500}, status_code=500)

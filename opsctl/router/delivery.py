@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from opsctl.router.store.records import Delivery
 from opsctl.vendors.config import VendorConfig
 from opsctl.vendors.errors import VendorError, transient_status, vendor_error
 from opsctl.vendors.retry import retry_after_seconds
@@ -24,30 +25,6 @@ from opsctl.vendors.routing_keys import RoutingKeyFile
 if TYPE_CHECKING:
     from pagerduty import EventsApiV2Client
     from slack_sdk import WebClient
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """An outbox row as the worker reads it."""
-
-    id: int
-    alert_id: int
-    kind: str
-    action: str
-    target: str
-    order_key: int
-    raw_body: str
-    attempts: int
-    """Attempts made before this one."""
-    created_at: float
-    unsure: bool = False
-    """A previous run started sending it and stopped before recording how that went."""
-
-    @cached_property
-    def body(self) -> dict[str, Any]:
-        # decoded on use: a digest of a thousand queued messages reads the first few only
-        found: dict[str, Any] = json.loads(self.raw_body)
-        return found
 
 
 @dataclass(frozen=True)
@@ -122,14 +99,16 @@ class PagerDutySender:
 class SlackSender:
     """Channel posts (one message, or a digest of several) and DMs through :func:`slack_client`."""
 
-    def __init__(self, vendor: VendorConfig, *, timeout: int = 10) -> None:
+    def __init__(self, vendor: VendorConfig, *, timeout: int = 10, clock: Callable[[], float] = time.time) -> None:
         from opsctl.vendors.slack_api import slack_client
 
         self.vendor = vendor
+        self.clock = clock
         self.client: WebClient = slack_client(vendor, rate_limit_retries=0, timeout=timeout)
         self._users: dict[str, str] = {}
         self._dms: dict[str, str] = {}
         self._channels: dict[str, str] = {}
+        self._history: dict[str, _History] = {}
         self._lock = threading.Lock()
 
     def send(self, deliveries: Sequence[Delivery], thread_ts: str | None = None) -> Outcome:
@@ -147,25 +126,63 @@ class SlackSender:
             return self._failure(exc)
         return Outcome(True, result=json.dumps({"channel": response.get("channel"), "ts": response.get("ts")}))
 
-    def find_posted(self, delivery: Delivery) -> Outcome | None:
-        """After a crash mid-send: the message if Slack already has it (matched by metadata), else None."""
+    def find_posted(self, deliveries: Sequence[Delivery]) -> dict[int, Outcome]:
+        """After a crash mid-send: those of ``deliveries`` (all for one target) that Slack
+        already holds, matched by message metadata.
+
+        One history read per channel and window: the messages since the oldest of them,
+        read once and kept, serve every unsure delivery claimed before that read (whatever
+        an earlier worker posted, it posted before its deliveries were claimed again).
+        """
+        first = deliveries[0]
         try:
             channel: str | None = (
-                self._dm_channel(delivery.body)
-                if delivery.kind == "slack-dm"
-                else self._channel_id(str(delivery.body["channel"]))
+                self._dm_channel(first.body) if first.kind == "slack-dm" else self._channel_id(str(first.body["channel"]))
             )
             if channel is None:
-                return None
-            history = self.client.conversations_history(channel=channel, limit=100, include_all_metadata=True)
-        except Exception:  # cannot tell: post it (at least once beats never)
-            return None
-        wanted = str(delivery.id)
-        for message in history.get("messages") or []:
-            payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if wanted in str(payload.get("deliveries", "")).split(","):
-                return Outcome(True, result=json.dumps({"channel": channel, "ts": message.get("ts"), "found": True}))
-        return None
+                return {}
+            oldest = min(d.created_at for d in deliveries)
+            claimed = max(d.claimed_at for d in deliveries)
+            with self._lock:
+                known = self._history.get(channel)
+            if known is None or known.read_at < claimed or known.oldest > oldest:
+                read_at = self.clock()
+                known = _History(read_at, oldest, self._posted_since(channel, oldest))
+                with self._lock:
+                    self._history[channel] = known
+        except Exception as exc:  # cannot tell: post them (at least once beats never)
+            if vendor_error(exc) is None:
+                raise
+            return {}
+        return {
+            d.id: Outcome(True, result=json.dumps({"channel": channel, "ts": known.posted[str(d.id)], "found": True}))
+            for d in deliveries
+            if str(d.id) in known.posted
+        }
+
+    def _posted_since(self, channel: str, oldest: float) -> dict[str, str]:
+        """Delivery id → ``ts`` of every opsctl message in ``channel`` since ``oldest`` (a minute of slack)."""
+        posted: dict[str, str] = {}
+        cursor = ""
+        for _ in range(HISTORY_PAGES):
+            kwargs: dict[str, Any] = {
+                "channel": channel,
+                "limit": 200,
+                "include_all_metadata": True,
+                "oldest": f"{oldest - 60:.6f}",
+            }
+            if cursor:
+                kwargs["cursor"] = cursor
+            page = self.client.conversations_history(**kwargs)
+            for message in page.get("messages") or []:
+                payload = (message.get("metadata") or {}).get("event_payload") or {}
+                for delivery in str(payload.get("deliveries", "")).split(","):
+                    if delivery:
+                        posted[delivery] = str(message.get("ts"))
+            cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+            if not page.get("has_more") or not cursor:
+                break
+        return posted
 
     def _channel_id(self, name: str) -> str | None:
         if not name.startswith("#"):
@@ -196,6 +213,17 @@ class SlackSender:
         if found is None:
             raise exc
         return slack_outcome(found, self.vendor)
+
+
+HISTORY_PAGES = 50
+"""Pages of 200 messages read at most per channel after a crash."""
+
+
+@dataclass(frozen=True)
+class _History:
+    read_at: float
+    oldest: float
+    posted: dict[str, str]
 
 
 def slack_outcome(found: VendorError, vendor: VendorConfig) -> Outcome:

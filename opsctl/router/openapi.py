@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document of the router's own API, served at ``/openapi.json``.
 
-Written by hand next to the parsers it describes; ``tests/test_router_fuzz.py`` feeds it to
+Built from the source records (:mod:`.sources`), next to the parsers they describe; ``tests/test_router_fuzz.py`` feeds it to
 schemathesis, which checks every answer against it.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from opsctl import __version__
-from opsctl.router.sources.shape import MAX_TEXT
+from opsctl.router.sources import RECORDS, Source
 
 _ERROR = {
     "type": "object",
@@ -21,137 +21,34 @@ _ERROR = {
     },
 }
 
-# The bodies below say exactly what the parsers in opsctl.router.sources accept: the fuzz
-# test holds the two together (a schema-valid alert is accepted, a schema-invalid one refused).
-_TEXT = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
-_OPTIONAL = {"type": ["string", "null"], "maxLength": MAX_TEXT}
-_ID = {"anyOf": [{"type": "integer"}, _TEXT]}
-_OPTIONAL_ID = {"anyOf": [{"type": "integer"}, _OPTIONAL]}
-_INTEGER = {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^-?[0-9]+$"}, {"type": "null"}]}
-_STRING_MAP = {"type": "object", "additionalProperties": {"type": "string", "maxLength": MAX_TEXT}}
-_OPTIONAL_MAP = {**_STRING_MAP, "type": ["object", "null"]}
 
-
-def _enum(*values: str) -> dict[str, Any]:
-    return {"enum": [*values, None]}
-
-
-def _optional(*names: str) -> dict[str, Any]:
-    return dict.fromkeys(names, _OPTIONAL)
-
-
-def _alertmanager(version: dict[str, Any] | None) -> dict[str, Any]:
-    properties: dict[str, Any] = {
-        "status": _enum("firing", "resolved"),
-        "receiver": _OPTIONAL,
-        "commonLabels": _OPTIONAL_MAP,
-        "alerts": {
-            "type": "array",
-            "maxItems": 1000,
-            "items": {
-                "type": "object",
-                "required": ["labels", "status"],
-                "properties": {
-                    "status": {"enum": ["firing", "resolved"]},
-                    "labels": _STRING_MAP,
-                    "annotations": _OPTIONAL_MAP,
-                    **_optional("startsAt", "fingerprint", "generatorURL", "dashboardURL", "panelURL", "silenceURL"),
-                },
-            },
-        },
-    }
-    if version is not None:
-        properties["version"] = version
-    return {"type": "object", "required": ["alerts"], "properties": properties}
-
-
-_BODIES: dict[str, dict[str, Any]] = {
-    "alertmanager": _alertmanager({"enum": ["4", None]}),
-    "grafana": _alertmanager(None),
-    "dbt-cloud": {
-        "type": "object",
-        "required": ["eventId", "eventType", "data"],
-        "properties": {
-            "accountId": _OPTIONAL_ID,
-            "eventId": _TEXT,
-            "eventType": {"enum": ["job.run.started", "job.run.completed", "job.run.errored"]},
-            "timestamp": _OPTIONAL,
-            "data": {
-                "type": "object",
-                "required": ["jobId"],
-                "properties": {
-                    "jobId": _ID,
-                    "runId": _OPTIONAL_ID,
-                    "runStatusCode": _INTEGER,
-                    **_optional("jobName", "runStatus", "runStatusMessage", "runErroredAt"),
-                },
-            },
-        },
-    },
-    "airflow": {
-        "type": "object",
-        "required": ["dag_id"],
-        "properties": {
-            "dag_id": _TEXT,
-            "try_number": _INTEGER,
-            "state": _enum("failed", "success", "up_for_retry", "up_for_reschedule", "skipped", "running", "queued"),
-            **_optional("task_id", "run_id", "logical_date", "log_url", "exception", "event_id", "pipeline", "team"),
-        },
-    },
-    "great-expectations": {
-        "type": "object",
-        "required": ["suite", "success"],
-        "properties": {
-            "suite": _TEXT,
-            "success": {"type": "boolean"},
-            "failed_expectations": {
-                "type": ["array", "null"],
-                "maxItems": 1000,
-                "items": {"type": "object", "required": ["type"], "properties": {"type": _TEXT, "column": _OPTIONAL}},
-            },
-            **_optional("asset", "checkpoint", "run_id", "run_time", "data_docs_url", "event_id", "pipeline", "team"),
-        },
-    },
-    "generic": {
-        "type": "object",
-        "required": ["summary"],
-        "properties": {
-            "summary": _TEXT,
-            "status": _enum("firing", "resolved"),
-            "id": _OPTIONAL_ID,
-            "dbt_job_id": _OPTIONAL_ID,
-            "labels": _OPTIONAL_MAP,
-            "details": {"type": ["object", "null"], "description": "Anything, at most 20 levels deep."},
-            "links": {
-                "type": ["array", "null"],
-                "maxItems": 20,
-                "items": {"type": "object", "required": ["href"], "properties": {"href": _TEXT, "text": _OPTIONAL}},
-            },
-            **_optional("pipeline", "team", "dedup_key", "severity", "dag_id", "expectation_suite", "timestamp"),
-        },
-    },
-}
-
-_AUTH = {
-    "alertmanager": "Bearer token OPSCTL_WEBHOOK_TOKEN_ALERTMANAGER (or Basic with the token as password).",
-    "grafana": "X-Grafana-Alerting-Signature: hex HMAC-SHA256 of `<timestamp>:<body>` with OPSCTL_GRAFANA_WEBHOOK_SECRET, "
-    "X-Grafana-Alerting-Timestamp within 300 s; and/or Bearer token OPSCTL_WEBHOOK_TOKEN_GRAFANA.",
-    "dbt-cloud": "Authorization: hex HMAC-SHA256 of the raw body with OPSCTL_DBT_WEBHOOK_SECRET.",
-    "airflow": "Bearer token OPSCTL_WEBHOOK_TOKEN_AIRFLOW.",
-    "great-expectations": "Bearer token OPSCTL_WEBHOOK_TOKEN_GREAT_EXPECTATIONS.",
-    "generic": "Bearer token OPSCTL_WEBHOOK_TOKEN_GENERIC.",
-}
+def authentication(source: Source) -> str:
+    """How ``source`` authenticates, in a sentence (the OpenAPI description of its endpoint)."""
+    token = f"Bearer token {source.token_variable} (or OPSCTL_WEBHOOK_TOKEN; Basic with the token as password works too)"
+    signature = source.signature
+    if signature is None:
+        return token + "."
+    if signature.scheme == "body-hmac":
+        words = f"Authorization: hex HMAC-SHA256 of the raw body with {signature.secret_variable}"
+    else:
+        words = (
+            f"X-Grafana-Alerting-Signature: hex HMAC-SHA256 of `<timestamp>:<body>` with {signature.secret_variable}, "
+            "X-Grafana-Alerting-Timestamp within 300 s"
+        )
+    return f"{words}; when that secret is not set, {token}." if signature.token_too else f"{words}."
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
     words = {
         400: "Not JSON.",
         401: "Missing or wrong token or signature, or a timestamp outside the window.",
+        408: "The request was not sent in full within the read timeout.",
         404: "Unknown path.",
         413: "Body over the size cap.",
         415: "Not sent as JSON.",
         422: "JSON, but not the source's shape; the message names the field.",
         500: "Internal error.",
+        503: "The alert database cannot take the alert now (unreachable, unwritable, or its file was replaced); retry later.",
     }
     return {
         str(status): {
@@ -162,12 +59,12 @@ def _errors(*statuses: int) -> dict[str, Any]:
     }
 
 
-def _accept(source: str) -> dict[str, Any]:
+def _accept(source: Source) -> dict[str, Any]:
     return {
         "post": {
-            "operationId": f"post_{source.replace('-', '_')}_alert",
-            "summary": f"Accept a {source} alert",
-            "description": f"Stored durably (fsynced) before the answer. Authentication: {_AUTH[source]}",
+            "operationId": f"post_{source.name.replace('-', '_')}_alert",
+            "summary": f"Accept an alert from {source.title}",
+            "description": f"Stored durably (fsynced) before the answer. Authentication: {authentication(source)}",
             "parameters": [
                 {
                     "name": "Idempotency-Key",
@@ -177,7 +74,7 @@ def _accept(source: str) -> dict[str, Any]:
                     "description": "Names the notification; a repeat with the same key is a duplicate.",
                 }
             ],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _BODIES[source]}}},
+            "requestBody": {"required": True, "content": {"application/json": {"schema": source.body_schema}}},
             "responses": {
                 "202": {
                     "description": "Stored; delivery follows.",
@@ -187,7 +84,7 @@ def _accept(source: str) -> dict[str, Any]:
                     "description": "Valid, but nothing to route (e.g. a dbt run that started).",
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Ignored"}}},
                 },
-                **_errors(400, 401, 413, 415, 422),
+                **_errors(400, 401, 408, 413, 415, 422, 503),
             },
         }
     }
@@ -215,7 +112,7 @@ def document() -> dict[str, Any]:
             ("at", "An instant instead of now."),
         )
     ]
-    paths: dict[str, Any] = {f"/v1/alerts/{source}": _accept(source) for source in _BODIES}
+    paths: dict[str, Any] = {f"/v1/alerts/{source.name}": _accept(source) for source in RECORDS}
     paths.update(
         {
             "/healthz": _get("The process answers.", json_object),

@@ -7,9 +7,16 @@ alert, so a delivery never depends on the org as it is later. An *incident* is o
 - a firing alert of a new incident: a PagerDuty trigger (when the tier pages now), a
   message in the pipeline's (else the team's) Slack channel naming who is paged, and a DM
   to that person;
-- a firing alert of an open incident (a repeat): the trigger again (PagerDuty merges it by
-  dedup key, and reopens it if a person resolved it there) but no second Slack message;
-- a resolve: a PagerDuty resolve if the incident paged, and a reply in the Slack thread.
+- a repeat (a firing alert of an open incident) is *coalesced*: counted on the alert that
+  opened the incident and not sent, while that incident's trigger waits to go out or went
+  out less than a refresh interval ago; after that, one repeat sends the trigger again
+  (PagerDuty merges it by dedup key, and reopens the incident if a person resolved it
+  there). PagerDuty so sees at most one trigger per failure per refresh interval;
+- a failure *grouped* with an open incident of a pipeline that shares a data source with
+  it (see :class:`Group`) pages nobody: it is attached to that incident, counted there and
+  told in its Slack thread;
+- a resolve: a PagerDuty resolve if the incident paged (for a group: once every failure in
+  it resolved), and a reply in the Slack thread.
 """
 
 from __future__ import annotations
@@ -24,6 +31,9 @@ from opsctl.router.matching import Decision, routing_target
 Kind = Literal["pagerduty", "slack-channel", "slack-dm"]
 Action = Literal["trigger", "resolve", "post", "reply"]
 """``reply``: a Slack message in the thread of the incident's first message."""
+Effect = Literal["opened", "repeat", "refresh", "grouped", "resolved", "nothing"]
+"""What an alert did: opened an incident, was coalesced into an open one (``refresh``: and
+sent its trigger again), was attached to a group, resolved, or changed nothing."""
 
 PD_SUMMARY_LIMIT = 1024
 SLACK_TEXT_LIMIT = 3000
@@ -45,6 +55,40 @@ class Incident:
     channel: str | None
     id: int | None = None
     """The outbox's number for it; None until it is stored."""
+    opened_alert: int | None = None
+    """The alert that opened it (its latest opening, after a resolve and a new failure)."""
+    opened_at: float = 0.0
+    last_trigger_at: float | None = None
+    """When its latest PagerDuty trigger was queued."""
+    trigger_pending: bool = False
+    """That trigger is still waiting to be delivered."""
+    lead: int | None = None
+    """The incident id of the group it belongs to (its own id when it leads one)."""
+    shared_source: str | None = None
+    """For a group's lead: the data source its members share with it."""
+    members_open: int = 0
+    """For a group's lead: its failures still open, itself included."""
+
+
+@dataclass(frozen=True)
+class Group:
+    """An open incident that a new failure may join instead of paging: the lead's incident,
+    and the data source the new failure's pipeline shares with the lead's."""
+
+    lead: Incident
+    source: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    messages: tuple[Message, ...]
+    incident: Incident | None
+    note: str
+    effect: Effect = "nothing"
+    lead: Incident | None = None
+    """The group's lead after this alert, when the alert changes it (joins, resolves)."""
+    counted_on: int | None = None
+    """The alert whose counts this one adds to: a repeat's opening alert, a grouped failure's lead's."""
 
 
 @dataclass(frozen=True)
@@ -59,62 +103,219 @@ class Message:
 
 
 @dataclass(frozen=True)
-class Plan:
-    messages: tuple[Message, ...]
-    incident: Incident | None
-    note: str
+class Timing:
+    """The instant an alert is planned at, and the refresh interval of coalescing (seconds)."""
+
+    now: float = 0.0
+    refresh: float = 3600.0
 
 
-def plan(org: Org, decision: Decision, incident: Incident | None, *, slack: bool) -> Plan:
-    """The messages for ``decision``, and the incident afterwards; ``slack``: is Slack configured."""
+def plan(
+    org: Org,
+    decision: Decision,
+    incident: Incident | None,
+    *,
+    slack: bool,
+    timing: Timing = Timing(),
+    group: Group | None = None,
+    lead: Incident | None = None,
+) -> Plan:
+    """The messages for ``decision``, and the incident afterwards; ``slack``: is Slack configured.
+
+    ``group``: an open incident this failure may join (a new failure only); ``lead``: the
+    lead of the group ``incident`` belongs to, when it is not its own (a resolve only).
+    """
     if incident is not None and incident.dedup_key != decision.dedup_key:
         # a resolve found the failure's open incident under the key it was opened with
         target = routing_target(incident.pipeline, incident.team)
         decision = replace(decision, dedup_key=incident.dedup_key, routing_target=target)
+    if decision.alert.status == "resolved":
+        return _resolve(org, decision, incident, lead)
+    is_open = incident is not None and incident.open
+    if is_open:
+        assert incident is not None
+        return _repeat(org, decision, incident, slack=slack, timing=timing)
+    if group is not None and (group.lead.paged or not decision.chain.page_now):
+        return _join(org, decision, incident, group, timing)
+    return _open(org, decision, incident, slack=slack, timing=timing)
+
+
+def _open(org: Org, decision: Decision, incident: Incident | None, *, slack: bool, timing: Timing) -> Plan:
     alert, chain, key = decision.alert, decision.chain, decision.dedup_key
     channel = slack_channel(org, decision) if slack else None
-    is_open = incident is not None and incident.open
-    if alert.status == "resolved":
-        if incident is None or not is_open:
-            return Plan((), incident, "nothing is open for this failure: nothing to resolve")
-        messages = []
-        if incident.paged:
-            resolve = {"event_action": "resolve", "dedup_key": key}
-            messages.append(Message("pagerduty", "resolve", decision.routing_target, resolve))
-        if incident.announced and incident.channel:
-            text = f":white_check_mark: Resolved: *{_title(org, decision)}*: {escape(alert.summary)}"
-            reply = {"channel": incident.channel, "text": _cut(text), "line": f"resolved: {_title(org, decision)}"}
-            messages.append(Message("slack-channel", "reply", incident.channel, reply))
-        return Plan(tuple(messages), replace(incident, open=False), "resolves the open incident")
-
     messages = []
     paged = chain.page_now
     if paged:
         messages.append(Message("pagerduty", "trigger", decision.routing_target, pagerduty_trigger(org, decision)))
     first = _first_paged(chain)
-    already_announced = is_open and incident is not None and incident.announced
-    if channel and not already_announced:
+    if channel:
         text, line = channel_message(org, decision)
         messages.append(Message("slack-channel", "post", channel, {"channel": channel, "text": text, "line": line}))
-    already_paged = is_open and incident is not None and incident.paged
-    if slack and paged and first is not None and first.person is not None and not already_paged:
-        person = org.people.get(first.person)
-        body: dict[str, Any] = {
-            "person": first.person,
-            "slack_id": person.slack_id if person else None,
-            "email": person.email if person else None,
-            "text": dm_message(org, decision, first),
-            "line": f"{_title(org, decision)}: {escape(alert.summary)}",
-        }
-        messages.append(Message("slack-dm", "post", first.person, body))
-    if is_open and incident is not None:
-        after = replace(incident, paged=incident.paged or paged, announced=incident.announced or bool(channel))
-        note = "repeat of an open incident: PagerDuty merges it by dedup key; no second Slack message"
-        return Plan(tuple(messages), after, note)
+    if slack and paged and first is not None and first.person is not None:
+        messages.append(_dm(org, decision, first))
     reopened = incident.id if incident is not None else None  # the same failure again, after its resolve
     found = decision.match
-    opened = Incident(key, alert.failure_key, found.pipeline, found.team, True, paged, bool(channel), channel, reopened)
-    return Plan(tuple(messages), opened, "opens an incident")
+    opened = Incident(
+        key,
+        alert.failure_key,
+        found.pipeline,
+        found.team,
+        True,
+        paged,
+        bool(channel),
+        channel,
+        reopened,
+        opened_at=timing.now,
+        last_trigger_at=timing.now if paged else None,
+        trigger_pending=paged,
+        lead=reopened if found.pipeline is not None else None,
+        members_open=1,
+    )
+    return Plan(tuple(messages), opened, "opens an incident", "opened")
+
+
+def _repeat(org: Org, decision: Decision, incident: Incident, *, slack: bool, timing: Timing) -> Plan:
+    chain = decision.chain
+    counted = incident.opened_alert
+    if incident.lead is not None and incident.lead != incident.id:
+        note = "repeat of a failure grouped into another incident: counted there, nothing sent"
+        return Plan((), incident, note, "repeat", counted_on=counted)
+    messages: list[Message] = []
+    after = incident
+    if chain.page_now and not incident.paged:
+        # the tier pages now and did not when the incident opened (the morning came): the first page
+        messages.append(Message("pagerduty", "trigger", decision.routing_target, pagerduty_trigger(org, decision)))
+        first = _first_paged(chain)
+        if slack and first is not None and first.person is not None:
+            messages.append(_dm(org, decision, first))
+        after = replace(incident, paged=True, last_trigger_at=timing.now, trigger_pending=True)
+        return Plan(tuple(messages), after, "repeat of an open incident that now pages: paged", "refresh", counted_on=counted)
+    if not incident.paged:
+        note = "repeat of an open incident that does not page now: counted, nothing sent"
+        return Plan((), incident, note, "repeat", counted_on=counted)
+    since = timing.now - (incident.last_trigger_at or 0.0)
+    if incident.trigger_pending or since < timing.refresh:
+        why = (
+            "its trigger is still waiting to go out"
+            if incident.trigger_pending
+            else f"PagerDuty got its trigger {_ago(since)} ago"
+        )
+        note = f"repeat of an open incident: counted, not sent ({why}; at most one trigger per {_ago(timing.refresh)})"
+        return Plan((), incident, note, "repeat", counted_on=counted)
+    messages.append(Message("pagerduty", "trigger", decision.routing_target, pagerduty_trigger(org, decision)))
+    after = replace(incident, last_trigger_at=timing.now, trigger_pending=True)
+    note = f"repeat of an open incident: its trigger is sent again, {_ago(since)} after the last (PagerDuty merges it)"
+    return Plan(tuple(messages), after, note, "refresh", counted_on=counted)
+
+
+def _join(org: Org, decision: Decision, incident: Incident | None, group: Group, timing: Timing) -> Plan:
+    lead, alert, found = group.lead, decision.alert, decision.match
+    title = _title(org, decision)
+    if incident is not None and incident.id == lead.id:
+        # the lead's own failure again while its group is still open: back in, nothing new to page
+        after = replace(incident, open=True, members_open=incident.members_open + 1)
+        return Plan((), after, "fails again while its group is open: counted, nothing sent", "repeat", after, lead.opened_alert)
+    lead_title = _pipeline_title(org, lead.pipeline)
+    minutes = max(0, round((timing.now - lead.opened_at) / 60))
+    why = (
+        f"grouped: {escape(found.pipeline or '')} reads {escape(group.source)}, like {lead_title}, "
+        f"which failed {minutes} min earlier"
+    )
+    messages: list[Message] = []
+    if lead.announced and lead.channel:
+        text = (
+            f":link: Also failing: *{title}*: {escape(alert.summary)}\n{why.capitalize()}. "
+            f"{escape(group.source)}: {lead.members_open + 1} pipelines failing; one incident, paged once, "
+            f"not this pipeline's owners."
+        )
+        line = f"also failing: {title} (shares {group.source})"
+        messages.append(
+            Message("slack-channel", "reply", lead.channel, {"channel": lead.channel, "text": _cut(text), "line": line})
+        )
+    member = Incident(
+        decision.dedup_key,
+        alert.failure_key,
+        found.pipeline,
+        found.team,
+        True,
+        False,
+        False,
+        lead.channel,
+        incident.id if incident is not None else None,
+        opened_at=timing.now,
+        lead=lead.id,
+    )
+    lead_after = replace(lead, members_open=lead.members_open + 1, shared_source=lead.shared_source or group.source)
+    note = f"{why}: attached to its incident ({lead.dedup_key}) instead of paging this pipeline's owners"
+    return Plan(tuple(messages), member, note, "grouped", lead_after, lead.opened_alert)
+
+
+def _resolve(org: Org, decision: Decision, incident: Incident | None, lead: Incident | None) -> Plan:
+    alert = decision.alert
+    if incident is None or not incident.open:
+        return Plan((), incident, "nothing is open for this failure: nothing to resolve")
+    closed = replace(incident, open=False)
+    grouped = incident.lead is not None
+    head = incident if lead is None else lead
+    if not grouped or head.members_open <= 1:
+        messages = []
+        if head.paged:
+            resolve = {"event_action": "resolve", "dedup_key": head.dedup_key}
+            messages.append(Message("pagerduty", "resolve", routing_target(head.pipeline, head.team), resolve))
+        if head.announced and head.channel:
+            what = _title(org, decision)
+            if grouped and head is not incident:
+                what += f", the last failing pipeline of the {head.shared_source or 'group'} incident"
+            text = f":white_check_mark: Resolved: *{what}*: {escape(alert.summary)}"
+            reply = {"channel": head.channel, "text": _cut(text), "line": f"resolved: {_title(org, decision)}"}
+            messages.append(Message("slack-channel", "reply", head.channel, reply))
+        after_lead = replace(head, members_open=0, open=False if head is incident else head.open) if grouped else None
+        if head is incident and after_lead is not None:
+            closed = after_lead
+            after_lead = None
+        return Plan(tuple(messages), closed, "resolves the open incident", "resolved", after_lead)
+    # one failure of a group recovers while others still fail: the incident stays open
+    left = head.members_open - 1
+    after_lead = replace(head, members_open=left)
+    if head is incident:
+        closed, after_lead = replace(after_lead, open=False), None
+    messages = []
+    if head.announced and head.channel:
+        text = (
+            f":white_check_mark: *{_title(org, decision)}* recovered; {left} grouped "
+            f"pipeline{'s' if left != 1 else ''} still failing, so the incident stays open"
+        )
+        line = f"recovered: {_title(org, decision)}"
+        messages.append(Message("slack-channel", "reply", head.channel, {"channel": head.channel, "text": text, "line": line}))
+    note = f"resolves this failure; {left} other failure{'s' if left != 1 else ''} of its group still open"
+    return Plan(tuple(messages), closed, note, "resolved", after_lead)
+
+
+def _dm(org: Org, decision: Decision, first: ChainStep) -> Message:
+    assert first.person is not None
+    person = org.people.get(first.person)
+    body: dict[str, Any] = {
+        "person": first.person,
+        "slack_id": person.slack_id if person else None,
+        "email": person.email if person else None,
+        "text": dm_message(org, decision, first),
+        "line": f"{_title(org, decision)}: {escape(decision.alert.summary)}",
+    }
+    return Message("slack-dm", "post", first.person, body)
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _pipeline_title(org: Org, pipeline_id: str | None) -> str:
+    pipeline = org.pipelines.get(pipeline_id) if pipeline_id else None
+    return f"{pipeline.name} ({pipeline.id})" if pipeline is not None else str(pipeline_id)
 
 
 def slack_channel(org: Org, decision: Decision) -> str | None:

@@ -12,7 +12,8 @@
                                     replay window
 =================================  ==========================================================
 
-A source with nothing configured accepts nothing. Comparisons are constant-time
+A source with nothing configured accepts nothing. A source that signs (dbt Cloud, Grafana)
+needs only its signature once its secret is set; a bearer token is then not asked for. Comparisons are constant-time
 (:func:`hmac.compare_digest`); messages say what is wrong, never what was expected.
 A signed request replayed inside the window is still recognised as a duplicate by its
 event key, so it cannot page twice.
@@ -26,14 +27,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from opsctl.router.errors import Unauthorized
+from opsctl.router.sources import Source
 
 GRAFANA_SIGNATURE_HEADERS = ("x-grafana-alerting-signature", "x-grafana-alert-signature")
 """The header the docs configure, then Grafana's own default name."""
 GRAFANA_TIMESTAMP_HEADER = "x-grafana-alerting-timestamp"
-
-
-def token_variable(source: str) -> str:
-    return "OPSCTL_WEBHOOK_TOKEN_" + source.upper().replace("-", "_")
 
 
 @dataclass(frozen=True)
@@ -41,31 +39,32 @@ class Credentials:
     """The secrets of the webhook endpoints. ``repr`` shows none of them."""
 
     tokens: dict[str, str] = field(default_factory=dict, repr=False)
+    """Source name → its own bearer token."""
     shared_token: str | None = field(default=None, repr=False)
-    dbt_secret: str | None = field(default=None, repr=False)
-    grafana_secret: str | None = field(default=None, repr=False)
+    signing: dict[str, str] = field(default_factory=dict, repr=False)
+    """Source name → the secret it signs with (sources with a :class:`Signature`)."""
 
     @classmethod
-    def from_env(cls, sources: tuple[str, ...], env: Mapping[str, str]) -> Credentials:
-        tokens = {source: value for source in sources if (value := env.get(token_variable(source)))}
-        return cls(
-            tokens,
-            env.get("OPSCTL_WEBHOOK_TOKEN") or None,
-            env.get("OPSCTL_DBT_WEBHOOK_SECRET") or None,
-            env.get("OPSCTL_GRAFANA_WEBHOOK_SECRET") or None,
-        )
+    def from_env(cls, sources: tuple[Source, ...], env: Mapping[str, str]) -> Credentials:
+        tokens = {source.name: value for source in sources if source.takes_token and (value := env.get(source.token_variable))}
+        signing = {
+            source.name: value
+            for source in sources
+            if source.signature is not None and (value := env.get(source.signature.secret_variable))
+        }
+        return cls(tokens, env.get("OPSCTL_WEBHOOK_TOKEN") or None, signing)
 
-    def token_for(self, source: str) -> str | None:
-        return self.tokens.get(source) or self.shared_token
+    def token_for(self, source: Source) -> str | None:
+        if not source.takes_token:
+            return None
+        return self.tokens.get(source.name) or self.shared_token
 
-    def accepts(self, source: str) -> bool:
+    def accepts(self, source: Source) -> bool:
         """Whether anything is configured that lets ``source`` in."""
-        if source == "dbt-cloud":
-            return self.dbt_secret is not None
-        return self.token_for(source) is not None or (source == "grafana" and self.grafana_secret is not None)
+        return source.name in self.signing or self.token_for(source) is not None
 
     def secrets(self) -> list[str]:
-        values = [*self.tokens.values(), self.shared_token, self.dbt_secret, self.grafana_secret]
+        values = [*self.tokens.values(), self.shared_token, *self.signing.values()]
         return [value for value in values if value]
 
 
@@ -78,25 +77,31 @@ def _hmac_hex(secret: str, message: bytes) -> str:
 
 
 def authenticate(
-    credentials: Credentials, source: str, headers: Mapping[str, str], body: bytes, *, now: float, window: float
+    credentials: Credentials, source: Source, headers: Mapping[str, str], body: bytes, *, now: float, window: float
 ) -> None:
     """Return when the request may post to ``source``; :class:`Unauthorized` saying why not.
 
-    ``headers`` must look names up case-insensitively (Starlette's do).
+    A source that signs and has its secret configured must send a good signature, and that
+    is enough; otherwise its bearer token decides. ``headers`` must look names up
+    case-insensitively (Starlette's do).
     """
-    if source == "dbt-cloud":
-        _dbt(credentials, headers, body)
+    signature = source.signature
+    secret = credentials.signing.get(source.name)
+    if signature is not None and secret is not None:
+        if signature.scheme == "body-hmac":
+            _body_hmac(source, secret, headers, body)
+        else:
+            _timestamp_hmac(secret, headers, body, now=now, window=window)
         return
-    signed = False
-    if source == "grafana" and credentials.grafana_secret is not None:
-        _grafana(credentials.grafana_secret, headers, body, now=now, window=window)
-        signed = True
     token = credentials.token_for(source)
     if token is None:
-        if signed:
-            return
+        if signature is not None and not signature.token_too:
+            raise Unauthorized(
+                f"source {source.name!r} is not enabled: set {signature.secret_variable} to the webhook's secret on the server",
+                code="not-configured",
+            )
         raise Unauthorized(
-            f"source {source!r} is not enabled: set {token_variable(source)} (or OPSCTL_WEBHOOK_TOKEN) on the server",
+            f"source {source.name!r} is not enabled: set {source.token_variable} (or OPSCTL_WEBHOOK_TOKEN) on the server",
             code="not-configured",
         )
     given = headers.get("authorization") or ""
@@ -115,23 +120,18 @@ def authenticate(
     elif scheme.lower() != "bearer":
         raise Unauthorized("the Authorization header must be `Bearer <token>` (or Basic with the token as password)")
     if not _same(value.strip(), token):
-        raise Unauthorized(f"wrong token for source {source!r}")
+        raise Unauthorized(f"wrong token for source {source.name!r}")
 
 
-def _dbt(credentials: Credentials, headers: Mapping[str, str], body: bytes) -> None:
-    if credentials.dbt_secret is None:
-        raise Unauthorized(
-            "source 'dbt-cloud' is not enabled: set OPSCTL_DBT_WEBHOOK_SECRET to the webhook's secret on the server",
-            code="not-configured",
-        )
+def _body_hmac(source: Source, secret: str, headers: Mapping[str, str], body: bytes) -> None:
     given = (headers.get("authorization") or "").strip()
     if not given:
-        raise Unauthorized("missing Authorization header: dbt Cloud sends the HMAC-SHA256 of the body there")
-    if not _same(given.lower(), _hmac_hex(credentials.dbt_secret, body)):
+        raise Unauthorized(f"missing Authorization header: {source.title} sends the HMAC-SHA256 of the body there")
+    if not _same(given.lower(), _hmac_hex(secret, body)):
         raise Unauthorized("bad signature: Authorization is not the HMAC-SHA256 of the body with the webhook secret")
 
 
-def _grafana(secret: str, headers: Mapping[str, str], body: bytes, *, now: float, window: float) -> None:
+def _timestamp_hmac(secret: str, headers: Mapping[str, str], body: bytes, *, now: float, window: float) -> None:
     signature = next((headers[name] for name in GRAFANA_SIGNATURE_HEADERS if headers.get(name)), "")
     if not signature:
         raise Unauthorized("missing X-Grafana-Alerting-Signature: configure HMAC signing in the contact point")

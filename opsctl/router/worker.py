@@ -1,54 +1,57 @@
 """The delivery worker: sends what the outbox holds, until it is sent or a person must act.
 
 One dispatcher thread owns the worker's database connection. Each turn it records the
-outcomes of finished sends, picks the deliveries that are due, marks them in flight and
-hands them to a small thread pool of senders. Its writes go in slices of a couple of
-hundred rows with a pause between them, because the server's intake waits for the same
-write lock (see :func:`_run_in_short_transactions`).
+outcomes of finished sends, claims the deliveries that are due (leasing them, see
+:mod:`opsctl.router.store.base`) and hands them to a small thread pool of senders.
 
 - Order. A delivery waits while an earlier one with the same ``order_key`` is pending, so
   a resolve never overtakes its trigger and a Slack reply finds the message it threads on.
-- Retries. A failed attempt is tried again after an exponential backoff with jitter
-  (``base · 2^(n-1)``, capped, half of it random), or after ``Retry-After`` when the service
+- Retries. A failed attempt is tried again after the back-off of
+  :class:`~opsctl.vendors.retry.RetryPolicy`, or after ``Retry-After`` when the service
   sent one. The failure also pauses its target (a PagerDuty routing target, a Slack
-  channel or person) until then: while PagerDuty answers 503 one probe goes out per
-  backoff step instead of every queued page, and every queued page follows once a probe
-  succeeds. Attempts are counted per delivery; after ``max_attempts``, or at once for a
-  refusal a person must fix (no routing key, unknown channel), the delivery is kept as
-  *failed*, listed by ``opsctl alerts list --state failed`` and queued again by ``retry``.
-- Slack pacing. Slack allows about one message per second per channel; messages for a
-  channel (or person) that wait for their turn go out together as one digest.
-- Crashes. A delivery is marked in flight before it is sent. One still marked when a
-  worker starts was interrupted mid-send: PagerDuty events are sent again (the dedup key
-  makes that harmless) and Slack messages only if the channel does not already hold them.
+  channel or person): while it fails, one delivery at a time goes to it (a *probe*) and
+  the back-off grows once per probe, not once per queued delivery; when a probe goes
+  through, everything that waited for the target is due at once. After ``max_attempts``,
+  or at once for a refusal a person must fix (no routing key, unknown channel), the
+  delivery is kept as *failed*, listed by ``opsctl alerts list --state failed`` and
+  queued again by ``retry``.
+- Pacing. PagerDuty takes a limited number of events per minute per integration key
+  (:data:`PAGERDUTY_EVENTS_PER_MINUTE`); each key has a token bucket
+  (:class:`~opsctl.vendors.pacing.Budget`), shared out among the live workers, and an
+  event that would overrun it waits for its turn instead of meeting a 429. Slack allows
+  about one message per second per channel; messages for a channel (or person) that wait
+  for their turn go out together as one digest.
+- Crashes. A delivery claimed by a worker that stopped before recording how the send went
+  is *unsure*: PagerDuty events are sent again (the dedup key makes that harmless) and
+  Slack messages only if the channel does not already hold them (one history read per
+  channel, see :class:`~opsctl.router.delivery.SlackSender`).
+- Failures of the database. A turn that fails (the database is away, or its file was
+  replaced) is logged with its stack; the worker keeps what it has not recorded yet,
+  waits (growing back-off) and connects again.
 
-The worker runs in its own process under ``opsctl serve`` (so sending never competes with
-accepting for the interpreter lock, and at a lower CPU priority, so that a storm is
-accepted first and paged as fast as the rest of the machine allows), or in a thread for
-tests.
+:mod:`opsctl.router.supervisor` runs the worker in a process of its own under ``opsctl
+serve``; tests run it in a thread (:class:`WorkerThread`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import queue
 import random
-import signal
-import sqlite3
+import socket
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from opsctl.router.delivery import Delivery, Outcome, PagerDutySender, SlackSender
-from opsctl.router.outbox import begin, connect
+from opsctl.router.delivery import Outcome, PagerDutySender, SlackSender
+from opsctl.router.store import Delivery, Store, open_store
 from opsctl.vendors.config import VendorConfig
+from opsctl.vendors.pacing import Budget
 from opsctl.vendors.retry import RetryPolicy
 from opsctl.vendors.routing_keys import RoutingKeyFile
 
@@ -56,25 +59,43 @@ log = logging.getLogger("opsctl.router.worker")
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 """Upper bounds (seconds) of the accepted → delivered histogram in /metrics."""
+PAGERDUTY_EVENTS_PER_MINUTE = 120.0
+"""PagerDuty's Events API v2 limit per integration key (its "Events API rate limits" page)."""
+QUIET_SECONDS = 2.0
+"""The log is checkpointed once the worker had nothing to do for this long."""
+DIGEST_MAX = 2000
+"""Most messages one Slack post carries (listed in part, counted in full)."""
+PROBE_WAIT = 30.0
+"""While a probe of a failing target is out, the target's other deliveries wait this long
+at most (a probe that goes through releases them at once)."""
+
+
+def worker_id(server_pid: int | None = None) -> str:
+    """The name a worker leases under: its host and its server's process id, so that the next
+    worker of the same server takes over at once what a crashed one had claimed."""
+    return f"{socket.gethostname()}:{server_pid or os.getpid()}"
 
 
 @dataclass(frozen=True)
 class WorkerConfig:
     """Everything a worker needs; picklable, so a worker process can be started from it."""
 
-    db_path: Path
+    database: str
+    """A SQLite file path or a ``postgresql://`` URL."""
     vendor: VendorConfig
-    routing_keys: Path | None
+    routing_keys: str | None
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    owner: str = field(default_factory=worker_id)
     threads: int = 4
-    """Concurrent sends. More only add interpreter-lock contention against a fast service;
-    PagerDuty's own rate limits per routing key are far below what four threads send."""
+    """Concurrent sends. More only add interpreter-lock contention against a fast service."""
     poll: float = 0.01
     """Seconds between looks at the outbox when there is nothing to do."""
     turn: float = 0.005
     """Seconds between two rounds while busy: each round records and starts a batch."""
     slack_pace: float = 1.0
     """Seconds between two posts to one Slack channel or person."""
+    events_per_minute: float = PAGERDUTY_EVENTS_PER_MINUTE
+    """PagerDuty events per minute per routing key, shared by the live workers."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +108,7 @@ class _Finished:
 
 
 DEFERRED = Outcome(False, code="deferred")
-"""Not sent: its target was paused while the send waited for a thread."""
+"""Not sent (its turn had not come: a paused target, the pacing budget): not an attempt."""
 
 
 @dataclass
@@ -97,154 +118,208 @@ class _Group:
     pause_key: str
     deliveries: list[Delivery]
     thread_ts: str | None = None
-
-
-_COLUMNS = "d.id, d.alert_id, d.kind, d.action, d.target, d.order_key, d.body, d.attempts, d.created_at, d.in_flight"
-_FIRST_OF_ITS_ORDER = (
-    " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.state = 'pending' AND e.order_key = d.order_key AND e.id < d.id)"
-)
-_DUE_PAGERDUTY = (
-    f"SELECT {_COLUMNS} FROM deliveries d WHERE d.state = 'pending' AND d.kind = 'pagerduty' AND d.next_at <= ?"
-    f" AND d.in_flight != 1{_FIRST_OF_ITS_ORDER} ORDER BY d.next_at LIMIT ?"
-)
-_DUE_SLACK_TARGETS = (
-    "SELECT DISTINCT kind, target FROM deliveries INDEXED BY deliveries_due"
-    " WHERE state = 'pending' AND kind IN ('slack-channel', 'slack-dm') AND next_at <= ?"
-)
-_DUE_FOR_TARGET = (
-    f"SELECT {_COLUMNS} FROM deliveries d WHERE d.state = 'pending' AND d.kind = ? AND d.target = ? AND d.next_at <= ?"
-    f" AND d.in_flight != 1{_FIRST_OF_ITS_ORDER} ORDER BY d.next_at LIMIT ?"
-)
-CHECKPOINT_BYTES = 256 * 1024 * 1024
-"""A write-ahead log larger than this is checkpointed even while busy."""
-QUIET_SECONDS = 2.0
-"""Otherwise the log is checkpointed once the worker had nothing to do for this long."""
-DIGEST_MAX = 2000
-"""Most messages one Slack post carries (listed in part, counted in full)."""
-IN_FLIGHT, INTERRUPTED = 1, 2
-"""``deliveries.in_flight``: 1 while this worker sends it; 2 when a previous worker stopped mid-send."""
+    started: float = 0.0
 
 
 class Worker:
-    def __init__(
-        self,
-        config: WorkerConfig,
-        *,
-        clock: Callable[[], float] = time.time,
-        rng: random.Random | None = None,
-    ) -> None:
+    def __init__(self, config: WorkerConfig, *, clock: Callable[[], float] = time.time, rng: random.Random | None = None) -> None:
         self.config = config
         self.clock = clock
         self.rng = rng or random.Random()
-        self.keys = RoutingKeyFile(config.routing_keys)
+        self.owner = config.owner
+        self.keys = RoutingKeyFile(None if config.routing_keys is None else _path(config.routing_keys))
         self.pagerduty = PagerDutySender(config.vendor, self.keys)
-        self.slack: SlackSender | None = SlackSender(config.vendor) if config.vendor.slack_token else None
+        self.slack: SlackSender | None = SlackSender(config.vendor, clock=clock) if config.vendor.slack_token else None
+        self.store: Store | None = None
         self._done: queue.SimpleQueue[_Finished] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._in_flight: set[int] = set()
+        self._unrecorded: list[_Finished] = []
+        self._deferred: list[tuple[float, int]] = []
         self._paused: dict[str, float] = {}
         self._failures: dict[str, int] = {}
+        self._failed_at: dict[str, float] = {}
+        self._probing: set[str] = set()
+        self._release: set[str] = set()
         self._slack_next: dict[str, float] = {}
+        self._budgets: dict[str, Budget] = {}
+        self._reserved: dict[int, float] = {}
+        self._workers = 1
         self._next_slack_look = 0.0
         self._keys_generation = 0
-        self._last_checkpoint = 0.0
+        self._last_housekeeping = 0.0
         self._last_busy = 0.0
 
     # -- the loop ------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        conn = connect(self.config.db_path, durable=False)
-        # what a previous worker was sending when it stopped: its outcome is unknown
-        conn.execute("UPDATE deliveries SET in_flight = ? WHERE in_flight = ? AND state = 'pending'", (INTERRUPTED, IN_FLIGHT))
+        """Deliver until ``stop`` is set. Failures of the database are logged and waited out."""
         pool = ThreadPoolExecutor(self.config.threads, thread_name_prefix="opsctl-send")
+        conn = None
+        failures = 0
+        moved = False
         try:
             while not stop.is_set():
-                if self.turn(conn, pool):
+                try:
+                    if conn is None:
+                        conn = self._connect(first=self.store is None or moved)
+                        moved = False
+                    busy = self.turn(conn, pool)
+                    failures = 0
+                except Exception as exc:  # the worker loop's edge: log the stack, back off, connect again
+                    moved = isinstance(exc, DatabaseMoved)
+                    failures += 1
+                    wait = RetryPolicy(base=0.5, cap=30.0).delay(failures, self.rng)
+                    log.exception("delivery paused for %.1f s: %s: %s", wait, type(exc).__name__, str(exc).strip())
+                    self._disconnect(conn)
+                    conn = None
+                    stop.wait(wait)
+                    continue
+                if busy:
                     # busy: let sends finish and pile up, so each turn records and starts a batch
                     stop.wait(self.config.turn)
                 else:
                     self._wake.wait(self.config.poll)
                     self._wake.clear()
             pool.shutdown(wait=True)
-            self.turn(conn, None)  # record what finished while stopping
+            if conn is not None:
+                with contextlib.suppress(Exception):  # stopping: what cannot be recorded is sent again later
+                    self.turn(conn, None)  # record what finished while stopping
             log.info("stopped; every send that was under way is recorded")
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
-            conn.close()
+            self._disconnect(conn)
+            if self.store is not None:
+                self.store.close()
 
-    def turn(self, conn: sqlite3.Connection, pool: ThreadPoolExecutor | None) -> bool:
-        """One round: record outcomes, pick due deliveries, start them. True when there was anything to do."""
+    def _connect(self, *, first: bool) -> Any:
+        """A connection; the ``first`` of this worker (or the first to a file that was
+        replaced) also frees what an earlier worker of this name had claimed."""
+        if self.store is None:
+            self.store = open_store(self.config.database)
+        conn = self.store.connect(durable=False)
         now = self.clock()
-        finished = []
+        if first:
+            self.store.start_worker(conn, self.owner, now, socket.gethostname(), os.getpid())
+        else:
+            with self.store.transaction(conn):
+                self.store.heartbeat(conn, self.owner, now, host=socket.gethostname(), pid=os.getpid())
+            log.warning("connected to the alert database again; delivery resumes")
+        return conn
+
+    def _disconnect(self, conn: Any) -> None:
+        if conn is not None and self.store is not None:
+            with contextlib.suppress(Exception):  # a broken connection: only let go of it
+                self.store.release(conn)
+
+    def turn(self, conn: Any, pool: ThreadPoolExecutor | None) -> bool:
+        """One round: record outcomes, claim due deliveries, start them. True when there was anything to do."""
+        store = self.store
+        assert store is not None
+        now = self.clock()
         while True:
             try:
-                finished.append(self._done.get_nowait())
+                self._unrecorded.append(self._done.get_nowait())
             except queue.Empty:
                 break
-        for done in finished:
-            self._in_flight.difference_update(d.id for d in done.group.deliveries)
+        finished = self._unrecorded
+        if finished or self._deferred:
+            self._record(conn, finished, now)
+            self._unrecorded = []
+            for done in finished:
+                self._in_flight.difference_update(d.id for d in done.group.deliveries)
+        for key in list(self._release):
+            kind, target = _target_of(key)
+            store.release_target(conn, kind, target, now)
+            self._release.discard(key)
         groups = self._pick(conn, now) if pool is not None else []
         if finished or groups:
-            self._write(conn, finished, groups, now)
-        if groups or finished:
             self._last_busy = now
         for group in groups:
             self._in_flight.update(d.id for d in group.deliveries)
             assert pool is not None
+            group.started = now
             pool.submit(self._send, group)
+        if self._deferred:
+            self._record(conn, [], now)
         self._housekeeping(conn, now)
         return bool(groups) or bool(finished) or bool(self._in_flight)
 
-    def _pick(self, conn: sqlite3.Connection, now: float) -> list[_Group]:
+    def _pick(self, conn: Any, now: float) -> list[_Group]:
+        store = self.store
+        assert store is not None
         groups: list[_Group] = []
         free = self.config.threads * 8 - len(self._in_flight)
         if free > 0:
-            for row in self._rows(conn.execute(_DUE_PAGERDUTY, (now, free))):
+            for row in store.claim_pagerduty(conn, now, free, self.owner):
                 key = "pd:" + row.target
-                if self._paused.get(key, 0.0) <= now:  # paused a moment ago: the database learns it this turn
-                    groups.append(_Group(key, [row]))
+                if not self._may_send(key, now):
+                    self._defer(row, self._paused.get(key, now + PROBE_WAIT) if key not in self._probing else now + PROBE_WAIT)
+                    continue
+                turn = self._pacing_turn(row, now)
+                if turn > now:
+                    self._defer(row, turn)
+                    continue
+                if self._failures.get(key):
+                    self._probing.add(key)
+                groups.append(_Group(key, [row]))
         if self.slack is not None and now >= self._next_slack_look:
             # Slack rows wait for their target's turn (about one post per second per channel):
             # look a few times a second, and send what waits for a target as one digest
             self._next_slack_look = now + min(0.25, self.config.slack_pace / 4)
-            for kind, target in conn.execute(_DUE_SLACK_TARGETS, (now,)).fetchall():
+            for kind, target in store.due_slack_targets(conn, now):
                 key = f"{kind}:{target}"
-                if self._paused.get(key, 0.0) > now or self._slack_next.get(key, 0.0) > now:
+                if not self._may_send(key, now) or self._slack_next.get(key, 0.0) > now:
                     continue
-                rows = self._rows(conn.execute(_DUE_FOR_TARGET, (kind, target, now, DIGEST_MAX)))
-                replies = [row for row in rows if row.action == "reply"]
+                replies = store.claim_for_target(conn, kind, target, now, 1, self.owner, action="reply")
                 if replies:
                     # a reply goes alone, into the thread of its incident's first message
-                    groups.append(_Group(key, [replies[0]], self._thread_of(conn, replies[0])))
-                elif rows:
+                    groups.append(_Group(key, replies, store.thread_of(conn, replies[0])))
+                else:
+                    limit = 1 if self._failures.get(key) else DIGEST_MAX
+                    rows = store.claim_for_target(conn, kind, target, now, limit, self.owner, action="post")
+                    if not rows:
+                        continue
                     groups.append(_Group(key, rows))
-                if rows:
-                    self._slack_next[key] = now + self.config.slack_pace
+                if self._failures.get(key):
+                    self._probing.add(key)
+                self._slack_next[key] = now + self.config.slack_pace
         return groups
 
-    def _rows(self, cursor: sqlite3.Cursor) -> list[Delivery]:
-        return [Delivery(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9] == INTERRUPTED) for r in cursor]
+    def _may_send(self, key: str, now: float) -> bool:
+        """A paused target waits; a failing one takes one probe at a time."""
+        if self._paused.get(key, 0.0) > now:
+            return False
+        return key not in self._probing
 
-    @staticmethod
-    def _thread_of(conn: sqlite3.Connection, row: Delivery) -> str | None:
-        found = conn.execute(
-            "SELECT result FROM deliveries WHERE order_key = ? AND state = 'delivered' AND id < ? ORDER BY id LIMIT 1",
-            (row.order_key, row.id),
-        ).fetchone()
-        if found is None or not found[0]:
-            return None
-        ts: str | None = json.loads(found[0]).get("ts")
-        return ts
+    def _defer(self, row: Delivery, until: float) -> None:
+        self._deferred.append((until, row.id))
+
+    def _pacing_turn(self, row: Delivery, now: float) -> float:
+        """When ``row`` may go without overrunning its routing key's budget (``now``: at once)."""
+        reserved = self._reserved.pop(row.id, None)
+        if reserved is not None:
+            return reserved
+        routing_key, _ = self.keys.lookup(row.target)
+        if routing_key is None:
+            return now  # refused at once for want of a key: nothing reaches PagerDuty
+        budget = self._budgets.get(routing_key)
+        if budget is None:
+            per_worker = self.config.events_per_minute / max(1, self._workers)
+            budget = self._budgets[routing_key] = Budget.per_minute(per_worker)
+        turn = now + budget.wait(now)
+        if turn > now:
+            self._reserved[row.id] = turn
+        return turn
 
     # -- sending (pool threads) ------------------------------------------------------------
 
     def _send(self, group: _Group) -> None:
-        now = self.clock()
         until = self._paused.get(group.pause_key, 0.0)
-        if until > now:
-            # the target was paused while this send waited for a thread: not an attempt
-            self._done.put(_Finished(group, [DEFERRED] * len(group.deliveries), now, until))
+        if until > self.clock():
+            # the target failed while this send waited for a thread: not an attempt, not a probe
+            self._done.put(_Finished(group, [DEFERRED] * len(group.deliveries), self.clock(), until))
             self._wake.set()
             return
         try:
@@ -256,22 +331,37 @@ class Worker:
         retry_at = None
         transient = [o for o in outcomes if not o.ok and not o.permanent]
         if transient:
-            retry_at = self._pause(group.pause_key, transient[0], ended)
-        elif all(o.ok for o in outcomes):
+            retry_at = self._pause(group, transient[0], ended)
+        else:
             with self._lock:
-                self._failures.pop(group.pause_key, None)
+                if self._failures.pop(group.pause_key, None):
+                    self._release.add(group.pause_key)
+        with self._lock:
+            self._probing.discard(group.pause_key)
         self._done.put(_Finished(group, outcomes, ended, retry_at))
         self._wake.set()
 
-    def _pause(self, key: str, outcome: Outcome, ended: float) -> float:
-        """Pause ``key`` after a failure, at once, so that sends already queued for it wait too;
-        returns when to try again (Retry-After, else the backoff of its failures in a row)."""
+    def _pause(self, group: _Group, outcome: Outcome, ended: float) -> float:
+        """Pause the group's target after a failure, at once, so that sends queued for it wait
+        too; returns when to try again (Retry-After, else the back-off of its probes in a row).
+
+        Sends that started before the target's last failure was seen are the same round
+        failing again: they extend nothing, so the back-off grows once per probe."""
+        key = group.pause_key
         with self._lock:
-            failures = self._failures.get(key, 0) + 1
-            self._failures[key] = failures
+            failures = self._failures.get(key, 0)
+            if failures == 0 or group.started >= self._failed_at.get(key, 0.0):
+                failures += 1
+                self._failures[key] = failures
+                self._failed_at[key] = ended
             wait = outcome.retry_after if outcome.retry_after is not None else self.config.policy.delay(failures, self.rng)
-            until = ended + wait
-            self._paused[key] = max(self._paused.get(key, 0.0), until)
+            until = max(self._paused.get(key, 0.0), ended + wait)
+            self._paused[key] = until
+            if outcome.code == "rate-limited" and group.deliveries[0].kind == "pagerduty":
+                routing_key, _ = self.keys.lookup(group.deliveries[0].target)
+                budget = self._budgets.get(routing_key or "")
+                if budget is not None:
+                    budget.hold(ended, wait)
             return until
 
     def _attempt(self, group: _Group) -> list[Outcome]:
@@ -279,25 +369,22 @@ class Worker:
         if first.kind == "pagerduty":
             return [self.pagerduty.send(first)]
         assert self.slack is not None
-        found: dict[int, Outcome] = {}
-        for delivery in group.deliveries:
-            if delivery.unsure:
-                posted = self.slack.find_posted(delivery)
-                if posted is not None:
-                    found[delivery.id] = posted
+        unsure = [d for d in group.deliveries if d.unsure]
+        found = self.slack.find_posted(unsure) if unsure else {}
         rest = [d for d in group.deliveries if d.id not in found]
         outcome = self.slack.send(rest, group.thread_ts) if rest else None
         return [found.get(d.id) or outcome or Outcome(False, code="internal") for d in group.deliveries]
 
     # -- bookkeeping (dispatcher thread) ---------------------------------------------------
 
-    def _write(self, conn: sqlite3.Connection, finished: list[_Finished], starting: list[_Group], now: float) -> None:
-        """Record what finished and mark what starts, in one transaction of few statements
-        (rows that end the same way share one ``UPDATE … WHERE id IN``)."""
+    def _record(self, conn: Any, finished: list[_Finished], now: float) -> None:
+        """Record what finished (rows that end the same way share one statement)."""
+        store = self.store
+        assert store is not None
         add: dict[str, float] = {}
         policy = self.config.policy
         delivered: dict[str | None, list[int]] = {}
-        deferred: list[tuple[float | None, int]] = []
+        deferred: list[tuple[float | None, int]] = [(until, row) for until, row in self._deferred]
         failed: list[tuple[str, str, int]] = []
         retried: list[tuple[str, str, float | None, int]] = []
         paused: dict[tuple[str, str], float] = {}
@@ -318,122 +405,62 @@ class Worker:
                     retried.append((outcome.code, outcome.error, done.retry_at, delivery.id))
                     _count(add, f"attempt_errors_total:{delivery.kind}")
             if done.retry_at is not None and done.outcomes[0] is not DEFERRED:
-                kind, target = done.group.pause_key.split(":", 1)
-                key = ("pagerduty" if kind == "pd" else kind, target)
-                paused[key] = max(paused.get(key, 0.0), done.retry_at)
-        steps: list[_Step] = []
-        for result, ids in delivered.items():
-            sql = (
-                "UPDATE deliveries SET state = 'delivered', in_flight = 0, delivered_at = ?, result = ?,"
-                " error_code = NULL, last_error = NULL"
-            )
-            steps += _by_ids(sql, (now, result), ids)
-        steps.append(_Step("UPDATE deliveries SET in_flight = 0, attempts = attempts - 1, next_at = ? WHERE id = ?", [*deferred]))
-        steps.append(
-            _Step("UPDATE deliveries SET state = 'failed', in_flight = 0, error_code = ?, last_error = ? WHERE id = ?", [*failed])
-        )
-        steps.append(
-            _Step("UPDATE deliveries SET in_flight = 0, error_code = ?, last_error = ?, next_at = ? WHERE id = ?", [*retried])
-        )
-        # a failed target's other queued deliveries wait too, and so leave the due set
-        steps.append(
-            _Step(
-                "UPDATE deliveries SET next_at = ? WHERE state = 'pending' AND kind = ? AND target = ? AND next_at < ?"
-                " AND in_flight = 0",
-                [(until, kind, target, until) for (kind, target), until in paused.items()],
-            )
-        )
-        marks = [d.id for group in starting for d in group.deliveries]
-        steps += _by_ids(f"UPDATE deliveries SET in_flight = {IN_FLIGHT}, attempts = attempts + 1", (), marks)
-        upsert = "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value"
-        steps.append(_Step(f"{upsert} = value + excluded.value", [*add.items()]))
-        steps.append(_Step(f"{upsert} = excluded.value", [("heartbeat", now)]))
-        _run_in_short_transactions(conn, steps)
+                paused[_target_of(done.group.pause_key)] = max(paused.get(_target_of(done.group.pause_key), 0.0), done.retry_at)
+        from opsctl.router.store.sqlite import ROWS_PER_TRANSACTION
 
-    def _housekeeping(self, conn: sqlite3.Connection, now: float) -> None:
+        steps = store.outcome_steps(
+            self.owner,
+            now,
+            delivered=delivered,
+            deferred=deferred,
+            failed=failed,
+            retried=retried,
+            paused=paused,
+            counters=add,
+            rows_per_step=ROWS_PER_TRANSACTION,
+        )
+        store.run_steps(conn, steps)
+        self._deferred = []
+
+    def _housekeeping(self, conn: Any, now: float) -> None:
+        store = self.store
+        assert store is not None
         keys = self.keys.current()
         generation = self.keys.generation
         if generation != self._keys_generation:
             self._keys_generation = generation
             if not isinstance(keys, str):
-                # a new routing keys file: what failed for a missing key gets another chance
-                with contextlib.suppress(sqlite3.OperationalError):
-                    conn.execute(
-                        "UPDATE deliveries SET state = 'pending', next_at = ?, attempts = 0"
-                        " WHERE state = 'failed' AND error_code = 'no-routing-key'",
-                        (now,),
-                    )
-        if now - self._last_checkpoint >= 1.0:
-            self._last_checkpoint = now
-            with contextlib.suppress(sqlite3.OperationalError, OSError):
-                conn.execute(
-                    "INSERT INTO counters (name, value) VALUES ('heartbeat', ?)"
-                    " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                    (now,),
-                )
-                # Copying the log into the database writes and fsyncs the database file,
-                # which slows the intake's own fsyncs: do it when quiet, or when the log grows big.
-                wal = os.path.getsize(f"{self.config.db_path}-wal")
-                quiet = now - self._last_busy >= QUIET_SECONDS
-                if wal > CHECKPOINT_BYTES or (quiet and wal > 0):
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                store.requeue_missing_key(conn, now)
+        if now - self._last_housekeeping < 1.0:
+            return
+        self._last_housekeeping = now
+        problem = store.problem(conn)
+        if problem is not None:
+            raise DatabaseMoved(problem)
+        with store.transaction(conn):
+            store.heartbeat(conn, self.owner, now)
+        workers = max(1, store.live_workers(conn, now))
+        if workers != self._workers:
+            self._workers = workers
+            for budget in self._budgets.values():
+                budget.rate = self.config.events_per_minute / 60.0 / workers
+                budget.capacity = max(1.0, self.config.events_per_minute / 10.0 / workers)
+        store.maintenance(conn, now, quiet=now - self._last_busy >= QUIET_SECONDS)
 
 
-ROWS_PER_TRANSACTION = 200
-"""Rows the worker changes per transaction. The server waits for the write lock while the
-worker holds it: a thousand-row digest recorded at once stalls every request for tens of
-milliseconds, the same rows in slices of 200 for a few milliseconds each."""
+class DatabaseMoved(Exception):
+    """The worker's database file is no longer the one it opened: connect to it again."""
 
 
-@dataclass(frozen=True)
-class _Step:
-    sql: str
-    rows: list[tuple[object, ...]]
-    weight: int = 0
-    """Rows it changes (when not one per parameter row)."""
+def _target_of(pause_key: str) -> tuple[str, str]:
+    kind, target = pause_key.split(":", 1)
+    return ("pagerduty" if kind == "pd" else kind), target
 
 
-YIELD_SECONDS = 0.003
-"""Pause between two of the worker's slices, longer than the server's retry interval."""
+def _path(text: str) -> Any:
+    from pathlib import Path
 
-
-def _by_ids(update: str, params: tuple[object, ...], ids: list[int]) -> list[_Step]:
-    """``update … WHERE id IN (…)`` in slices, as steps for :func:`_run_in_short_transactions`."""
-    steps = []
-    for chunk in range(0, len(ids), ROWS_PER_TRANSACTION):
-        part = ids[chunk : chunk + ROWS_PER_TRANSACTION]
-        steps.append(_Step(f"{update} WHERE id IN ({','.join('?' * len(part))})", [(*params, *part)], len(part)))
-    return steps
-
-
-def _run_in_short_transactions(conn: sqlite3.Connection, steps: list[_Step]) -> None:
-    """Run the steps, committing whenever about :data:`ROWS_PER_TRANSACTION` rows changed.
-
-    Each step is bookkeeping that is right on its own: a crash between two transactions
-    leaves every delivery either recorded or still to be sent (and PagerDuty's dedup key,
-    Slack's metadata check, make sending again harmless).
-    """
-    touched = 0
-    try:
-        for step in steps:
-            if not step.rows:
-                continue
-            if not conn.in_transaction:
-                begin(conn)
-            conn.executemany(step.sql, step.rows)
-            touched += step.weight or len(step.rows)
-            if touched >= ROWS_PER_TRANSACTION:
-                conn.execute("COMMIT")
-                touched = 0
-                # SQLite queues nobody: without a pause the next slice would take the lock
-                # again before the server's writer, which retries every few milliseconds
-                time.sleep(YIELD_SECONDS)
-        if conn.in_transaction:
-            conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+    return Path(text)
 
 
 def _with_attempts(error: str, attempts: int) -> str:
@@ -453,9 +480,6 @@ def _observe(add: dict[str, float], seconds: float) -> None:
     _count(add, "delivery_latency_count")
 
 
-# -- running it --------------------------------------------------------------------------
-
-
 class WorkerThread:
     """A worker in a thread of this process (tests, small installs)."""
 
@@ -471,62 +495,3 @@ class WorkerThread:
     def stop(self) -> None:
         self.stop_event.set()
         self.thread.join(timeout=30)
-
-
-def _die_with_parent() -> None:
-    """Linux: get SIGKILL when the parent dies, so a killed server leaves no orphan sending."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-def _exclusive(db_path: Path) -> Any:
-    """One worker per database: a lock file held for the worker's life (released when it dies)."""
-    import fcntl
-
-    handle = open(f"{db_path}.worker.lock", "a+")  # noqa: SIM115 - held until the process exits
-    fcntl.flock(handle, fcntl.LOCK_EX)
-    return handle
-
-
-def worker_process_main(config: WorkerConfig, parent: int) -> None:
-    """The worker process that ``opsctl serve`` starts (see :mod:`opsctl.router.server`)."""
-    _die_with_parent()
-    # Accepting comes first: an alert answered 202 is safe, and a sender that times out
-    # retries and may give up. Sending gets the CPU the intake leaves, and catches up.
-    with contextlib.suppress(OSError):
-        os.nice(10)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server; it stops us after draining
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    logging.basicConfig(level=logging.INFO, format="opsctl worker: %(message)s")
-    for chatty in ("httpx", "httpx2", "slack_sdk"):  # one INFO line per request would cost more than the request
-        logging.getLogger(chatty).setLevel(logging.WARNING)
-    lock = _exclusive(config.db_path)
-    if os.getppid() != parent:  # the server died while we waited for the lock
-        return
-    watcher = threading.Thread(target=_watch_parent, args=(parent, stop), daemon=True)
-    watcher.start()
-    try:
-        Worker(config).run(stop)
-    finally:
-        lock.close()
-
-
-def _watch_parent(parent: int, stop: threading.Event) -> None:
-    while not stop.wait(0.5):
-        if os.getppid() != parent:
-            stop.set()
-
-
-if __name__ == "__main__":  # python -m opsctl.router.worker PARENT_PID < pickled WorkerConfig
-    import pickle
-    import sys
-
-    from opsctl.router import worker  # the module proper, not this __main__ copy of it
-
-    worker.worker_process_main(pickle.load(sys.stdin.buffer), int(sys.argv[1]))

@@ -12,6 +12,8 @@ from typing import Any
 
 from opsctl.router.alert import Alert, Identifiers, Link, Parsed, digest
 from opsctl.router.errors import BadPayload
+from opsctl.router.sources import Source
+from opsctl.router.sources.json_schema import OPTIONAL, OPTIONAL_MAP, STRING_MAP, enum, optional
 from opsctl.router.sources.shape import array, choice, obj, string_map, text
 
 STATUSES = ("firing", "resolved")
@@ -62,5 +64,38 @@ def parse(data: Any, source: str = "alertmanager") -> Parsed:
     return Parsed(tuple(alerts))
 
 
-def parse_grafana(data: Any) -> Parsed:
-    return parse(data, "grafana")
+def body_schema(version: dict[str, Any] | None) -> dict[str, Any]:
+    """The webhook body; Alertmanager's carries ``version``, Grafana's does not."""
+    properties: dict[str, Any] = {
+        "status": enum("firing", "resolved"),
+        "receiver": OPTIONAL,
+        "commonLabels": OPTIONAL_MAP,
+        "alerts": {
+            "type": "array",
+            "maxItems": 1000,
+            "items": {
+                "type": "object",
+                "required": ["labels", "status"],
+                "properties": {
+                    "status": {"enum": ["firing", "resolved"]},
+                    "labels": STRING_MAP,
+                    "annotations": OPTIONAL_MAP,
+                    **optional("startsAt", "fingerprint", "generatorURL", "dashboardURL", "panelURL", "silenceURL"),
+                },
+            },
+        },
+    }
+    if version is not None:
+        properties["version"] = version
+    return {"type": "object", "required": ["alerts"], "properties": properties}
+
+
+SOURCE = Source(
+    name="alertmanager",
+    title="Prometheus Alertmanager",
+    order=10,
+    parse=parse,
+    body_schema=body_schema({"enum": ["4", None]}),
+    docs="Prometheus Alertmanager",
+    looks_like=lambda data: isinstance(data, dict) and isinstance(data.get("alerts"), list) and "orgId" not in data,
+)

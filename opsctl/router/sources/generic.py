@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from opsctl.router.alert import Alert, Identifiers, Link, Parsed, digest
+from opsctl.router.sources import Source
+from opsctl.router.sources.json_schema import OPTIONAL, OPTIONAL_ID, OPTIONAL_MAP, TEXT, enum, optional
 from opsctl.router.sources.shape import array, choice, free_object, ident, obj, required_text, string_map, text
 
 
@@ -51,3 +53,30 @@ def parse(data: Any) -> Parsed:
             ),
         )
     )
+
+
+SOURCE = Source(
+    name="generic",
+    title="any other sender (the generic source)",
+    order=90,
+    parse=parse,
+    body_schema={
+        "type": "object",
+        "required": ["summary"],
+        "properties": {
+            "summary": TEXT,
+            "status": enum("firing", "resolved"),
+            "id": OPTIONAL_ID,
+            "dbt_job_id": OPTIONAL_ID,
+            "labels": OPTIONAL_MAP,
+            "details": {"type": ["object", "null"], "description": "Anything, at most 20 levels deep."},
+            "links": {
+                "type": ["array", "null"],
+                "maxItems": 20,
+                "items": {"type": "object", "required": ["href"], "properties": {"href": TEXT, "text": OPTIONAL}},
+            },
+            **optional("pipeline", "team", "dedup_key", "severity", "dag_id", "expectation_suite", "timestamp"),
+        },
+    },
+    docs="Anything else: the generic source",
+)

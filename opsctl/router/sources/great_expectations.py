@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from opsctl.router.alert import Alert, Identifiers, Link, Parsed, digest
+from opsctl.router.sources import Source
+from opsctl.router.sources.json_schema import OPTIONAL, TEXT, optional
 from opsctl.router.sources.shape import array, boolean, obj, required_text, text
 
 
@@ -51,3 +53,27 @@ def parse(data: Any) -> Parsed:
             ),
         )
     )
+
+
+SOURCE = Source(
+    name="great-expectations",
+    title="Great Expectations",
+    order=50,
+    parse=parse,
+    body_schema={
+        "type": "object",
+        "required": ["suite", "success"],
+        "properties": {
+            "suite": TEXT,
+            "success": {"type": "boolean"},
+            "failed_expectations": {
+                "type": ["array", "null"],
+                "maxItems": 1000,
+                "items": {"type": "object", "required": ["type"], "properties": {"type": TEXT, "column": OPTIONAL}},
+            },
+            **optional("asset", "checkpoint", "run_id", "run_time", "data_docs_url", "event_id", "pipeline", "team"),
+        },
+    },
+    docs="Great Expectations",
+    looks_like=lambda data: isinstance(data, dict) and "suite" in data and "success" in data,
+)

@@ -298,9 +298,12 @@ class Worker:
 
     def _pacing_turn(self, row: Delivery, now: float) -> float:
         """When ``row`` may go without overrunning its routing key's budget (``now``: at once)."""
-        reserved = self._reserved.pop(row.id, None)
+        reserved = self._reserved.get(row.id)
         if reserved is not None:
-            return reserved
+            if reserved > now + 0.001:
+                return reserved  # claimed before its turn (a clock step): its place is kept
+            del self._reserved[row.id]
+            return now
         routing_key, _ = self.keys.lookup(row.target)
         if routing_key is None:
             return now  # refused at once for want of a key: nothing reaches PagerDuty

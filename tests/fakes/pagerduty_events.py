@@ -10,7 +10,12 @@ the way PagerDuty does, by routing key and dedup key:
 - ``acknowledge`` and ``resolve`` change the open incident, and do nothing without one.
 
 ``pages()`` counts incidents opened, which is what a person on call feels. ``delay`` holds
-each answer back (a slow PagerDuty, to catch a server mid-delivery).
+each answer back (a slow PagerDuty, to catch a server mid-delivery); :meth:`outage` makes it
+answer 503 for a while, as PagerDuty does when it cannot take events.
+
+Rate limits follow PagerDuty's "Events API v2 rate limits" page
+(https://developer.pagerduty.com/docs/events-api-v2/rate-limits/): 120 events a minute per
+integration key; an event over that is answered 429 and not processed.
 """
 
 from __future__ import annotations
@@ -45,15 +50,30 @@ class Incident:
 class PagerDutyEventsFake(FakeService):
     """``routing_keys``: the integration keys that exist (None: any key is accepted)."""
 
-    def __init__(self, routing_keys: Iterable[str] | None = None, *, delay: float = 0.0) -> None:
+    def __init__(
+        self, routing_keys: Iterable[str] | None = None, *, delay: float = 0.0, events_per_minute: int | None = 120
+    ) -> None:
         super().__init__()
         self.routing_keys = set(routing_keys) if routing_keys is not None else None
         self.delay = delay
+        self.events_per_minute = events_per_minute
+        self.down_until = 0.0
+        self._recent: dict[str, list[float]] = {}
         self.incidents: list[Incident] = []
         self.events: list[dict[str, Any]] = []
         self.received_at: list[float] = []
         self.arrivals: list[float] = []
         """When each request of ``requests`` came in (after ``delay``), for pacing checks."""
+
+    def outage(self, seconds: float) -> None:
+        """Answer every event 503 for ``seconds`` from now (PagerDuty's Events API answers 5xx
+        while it cannot take events; the sender is to retry with back-off: "Response codes &
+        retry logic", https://developer.pagerduty.com/docs/events-api-v2/overview/)."""
+        self.down_until = time.monotonic() + seconds
+
+    def throttled(self) -> int:
+        """Events answered 429."""
+        return sum(1 for r in self.requests if r.status == 429)
 
     # -- what tests look at ------------------------------------------------------------
 
@@ -96,6 +116,16 @@ class PagerDutyEventsFake(FakeService):
             self.reject(recorded, why)
             return 400, {"status": "invalid event", "message": "Event object is invalid", "errors": [why]}, {}
         routing_key = body["routing_key"]
+        if time.monotonic() < self.down_until:
+            return 503, {"status": "unavailable", "message": "PagerDuty cannot take events right now"}, {}
+        if self.events_per_minute is not None:
+            # 120 events per minute per integration key (see the module docstring)
+            now = time.monotonic()
+            recent = [t for t in self._recent.get(routing_key, []) if now - t < 60.0]
+            if len(recent) >= self.events_per_minute:
+                self._recent[routing_key] = recent
+                return 429, {"status": "throttle", "message": "Requests for this service are arriving too quickly."}, {}
+            self._recent[routing_key] = [*recent, now]
         if self.routing_keys is not None and routing_key not in self.routing_keys:
             self.reject(recorded, "unknown routing key")
             return 400, {"status": "invalid event", "message": "Event object is invalid", "errors": ["Invalid routing key"]}, {}

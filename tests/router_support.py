@@ -325,3 +325,88 @@ def connect_database(database: str) -> Any:
     import sqlite3
 
     return sqlite3.connect(database, timeout=30)
+
+
+# -- opsctl serve as a process ------------------------------------------------------------------
+
+
+@dataclass
+class Serve:
+    """A running ``opsctl serve`` process, its address and its log."""
+
+    process: Any
+    url: str
+    log: Path
+
+    def worker_pid(self) -> int:
+        import re
+
+        found = re.findall(r"delivery worker started \(pid (\d+)\)", self.log.read_text())
+        assert found, self.log.read_text()
+        return int(found[-1])
+
+    def stop(self) -> None:
+        import signal
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except Exception:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_serve(
+    tmp_path: Path,
+    pd: PagerDutyEventsFake,
+    slack: SlackFake,
+    org: Org,
+    name: str,
+    *,
+    database: str | None = None,
+    args: tuple[str, ...] = ("--retry-base", "0.05", "--retry-cap", "0.5", "--group-window", "0"),
+) -> Serve:
+    """``opsctl serve`` on a free port against the fakes, ready when this returns."""
+    import os
+    import subprocess
+    import sys
+
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps(routing_keys_for(org)))
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OPSCTL_")}
+    env |= {
+        "OPSCTL_CACHE_DIR": os.environ.get("OPSCTL_CACHE_DIR", str(tmp_path / "cache")),
+        "OPSCTL_WEBHOOK_TOKEN_GENERIC": f"{TOKEN}-generic",
+        "OPSCTL_ROUTING_KEYS_FILE": str(keys),
+        "OPSCTL_ROUTER_DB": database or str(tmp_path / "router.sqlite3"),
+        "OPSCTL_PAGERDUTY_EVENTS_URL": pd.url,
+        "OPSCTL_SLACK_API_URL": slack.url + "/api/",
+        "SLACK_BOT_TOKEN": SLACK_TOKEN,
+    }
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = tmp_path / f"{name}.log"
+    command = [sys.executable, "-m", "opsctl", "--root", str(REPO_ROOT), "serve", "--port", str(port), *args]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    serve = Serve(process, f"http://127.0.0.1:{port}", log)
+
+    def ready() -> bool:
+        assert process.poll() is None, log.read_text()
+        try:
+            return request(serve.url + "/readyz").status == 200
+        except OSError:
+            return False
+
+    wait_until(ready, timeout=30, interval=0.1)
+    return serve
+
+
+def queue_empty(serve: Serve) -> bool:
+    """Nothing left to deliver, as the server's /metrics says."""
+    try:
+        return "opsctl_outbox_queue_depth 0" in request(serve.url + "/metrics").text.splitlines()
+    except OSError:
+        return False

@@ -3,16 +3,10 @@ started again on the same database: nothing accepted is lost, nothing is paged t
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,27 +15,8 @@ from opsctl.model import Org
 from opsctl.repo.loader import load_working_tree
 from tests.fakes.pagerduty_events import PagerDutyEventsFake
 from tests.fakes.slack import SlackFake
-from tests.router_support import SLACK_TOKEN, TOKEN, post_alert, request, routing_keys_for, slack_for, wait_until
+from tests.router_support import post_alert, queue_empty, slack_for, start_serve, wait_until
 from tests.support import REPO_ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class Serve:
-    process: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
-    def worker_pid(self) -> int:
-        found = re.findall(r"delivery worker started \(pid (\d+)\)", self.log.read_text())
-        assert found, self.log.read_text()
-        return int(found[-1])
 
 
 @pytest.fixture
@@ -54,38 +29,6 @@ def fakes() -> Iterator[tuple[PagerDutyEventsFake, SlackFake, Org]]:
     yield pd, slack, org
     pd.stop()
     slack.stop()
-
-
-def start_serve(tmp_path: Path, pd: PagerDutyEventsFake, slack: SlackFake, org: Org, name: str) -> Serve:
-    keys = tmp_path / "keys.json"
-    keys.write_text(json.dumps(routing_keys_for(org)))
-    env = {key: value for key, value in os.environ.items() if not key.startswith("OPSCTL_")}
-    env |= {
-        "OPSCTL_CACHE_DIR": os.environ.get("OPSCTL_CACHE_DIR", str(tmp_path / "cache")),
-        "OPSCTL_WEBHOOK_TOKEN_GENERIC": f"{TOKEN}-generic",
-        "OPSCTL_ROUTING_KEYS_FILE": str(keys),
-        "OPSCTL_ROUTER_DB": str(tmp_path / "router.sqlite3"),
-        "OPSCTL_PAGERDUTY_EVENTS_URL": pd.url,
-        "OPSCTL_SLACK_API_URL": slack.url + "/api/",
-        "SLACK_BOT_TOKEN": SLACK_TOKEN,
-    }
-    port = free_port()
-    log = tmp_path / f"{name}.log"
-    command = [sys.executable, "-m", "opsctl", "--root", str(REPO_ROOT), "serve", "--port", str(port)]
-    command += ["--retry-base", "0.05", "--retry-cap", "0.5", "--group-window", "0"]
-    with open(log, "wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    serve = Serve(process, f"http://127.0.0.1:{port}", log)
-
-    def ready() -> bool:
-        assert process.poll() is None, log.read_text()
-        try:
-            return request(serve.url + "/readyz").status == 200
-        except OSError:
-            return False
-
-    wait_until(ready, timeout=30, interval=0.1)
-    return serve
 
 
 def alive(pid: int) -> bool:
@@ -121,12 +64,7 @@ def test_sigkill_mid_delivery_then_restart_loses_nothing_and_pages_nothing_twice
     second = start_serve(tmp_path, pd, slack, org, "second")
     try:
         wait_until(lambda: pd.pages() == count, timeout=60, interval=0.1)
-
-        def settled() -> bool:
-            metrics = request(second.url + "/metrics").text
-            return "opsctl_outbox_queue_depth 0" in metrics.splitlines()
-
-        wait_until(settled, timeout=60, interval=0.1)
+        wait_until(lambda: queue_empty(second), timeout=60, interval=0.1)
     finally:
         second.process.send_signal(signal.SIGTERM)
         second.process.wait(30)

@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 import signal
 import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -26,13 +23,13 @@ from tests.fakes.pagerduty_events import PagerDutyEventsFake
 from tests.fakes.slack import SlackFake
 from tests.router_support import (
     GRAFANA_SECRET,
-    SLACK_TOKEN,
     TOKEN,
     post_alert,
+    queue_empty,
     request,
-    routing_keys_for,
     running_router,
     slack_for,
+    start_serve,
     wait_until,
 )
 from tests.support import REPO_ROOT
@@ -167,39 +164,6 @@ class SlowAnswers(SlackFake):
         return response
 
 
-def _serve(tmp_path: Path, pd: PagerDutyEventsFake, slack: SlackFake, name: str) -> tuple[subprocess.Popen[bytes], str, Path]:
-    keys = tmp_path / "keys.json"
-    keys.write_text(json.dumps(routing_keys_for(ORG)))
-    env = {key: value for key, value in os.environ.items() if not key.startswith("OPSCTL_")}
-    env |= {
-        "OPSCTL_CACHE_DIR": os.environ.get("OPSCTL_CACHE_DIR", str(tmp_path / "cache")),
-        "OPSCTL_WEBHOOK_TOKEN_GENERIC": f"{TOKEN}-generic",
-        "OPSCTL_ROUTING_KEYS_FILE": str(keys),
-        "OPSCTL_ROUTER_DB": str(tmp_path / "router.sqlite3"),
-        "OPSCTL_PAGERDUTY_EVENTS_URL": pd.url,
-        "OPSCTL_SLACK_API_URL": slack.url + "/api/",
-        "SLACK_BOT_TOKEN": SLACK_TOKEN,
-    }
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    log = tmp_path / f"{name}.log"
-    command = [sys.executable, "-m", "opsctl", "--root", str(REPO_ROOT), "serve", "--port", str(port)]
-    with open(log, "wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        assert process.poll() is None, log.read_text()
-        try:
-            return request(url + "/readyz").status == 200
-        except OSError:
-            return False
-
-    wait_until(ready, timeout=30, interval=0.1)
-    return process, url, log
-
-
 def test_after_a_crash_mid_digest_slack_history_is_read_once_per_channel(tmp_path: Path) -> None:
     pd = PagerDutyEventsFake()
     slack = slack_for(ORG)
@@ -209,31 +173,26 @@ def test_after_a_crash_mid_digest_slack_history_is_read_once_per_channel(tmp_pat
     pd.start()
     slack.start()
     try:
-        first, url, log = _serve(tmp_path, pd, slack, "first")
+        first = start_serve(tmp_path, pd, slack, ORG, "first", args=())
         try:
             for number in range(120):
-                assert post_alert(url, "generic", unmatched(number)).status == 202
+                assert post_alert(first.url, "generic", unmatched(number)).status == 202
             channel = slack.channel("#data-eng")
             assert channel is not None
             wait_until(lambda: len(channel.messages) >= 1, timeout=30)  # the digest is posted, its answer on the way
-            first.send_signal(signal.SIGKILL)
-            first.wait(10)
+            first.process.send_signal(signal.SIGKILL)
+            first.process.wait(10)
         finally:
-            if first.poll() is None:
-                first.kill()
-                first.wait()
+            if first.process.poll() is None:
+                first.process.kill()
+                first.process.wait()
         slack.answer_delay = 0.0
         posted_before = len(channel.messages)
-        second, url, log2 = _serve(tmp_path, pd, slack, "second")
+        second = start_serve(tmp_path, pd, slack, ORG, "second", args=())
         try:
-
-            def settled() -> bool:
-                return "opsctl_outbox_queue_depth 0" in request(url + "/metrics").text.splitlines()
-
-            wait_until(settled, timeout=60, interval=0.1)
+            wait_until(lambda: queue_empty(second), timeout=60, interval=0.1)
         finally:
-            second.send_signal(signal.SIGTERM)
-            second.wait(30)
+            second.stop()
         conn = sqlite3.connect(tmp_path / "router.sqlite3")
         targets = conn.execute("SELECT count(DISTINCT kind || target) FROM deliveries WHERE kind LIKE 'slack-%'").fetchone()[0]
         conn.close()
@@ -249,7 +208,7 @@ def test_after_a_crash_mid_digest_slack_history_is_read_once_per_channel(tmp_pat
         assert len(told) == len(set(told)) == 120  # every alert told once in its team's channel, none twice
         assert len(channel.messages) >= posted_before
         assert pd.pages() == 120
-        assert "Traceback" not in log.read_text() + log2.read_text()
+        assert "Traceback" not in first.log.read_text() + second.log.read_text()
     finally:
         pd.stop()
         slack.stop()

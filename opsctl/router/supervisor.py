@@ -16,6 +16,7 @@ log, never a bare traceback.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import logging
 import os
 import pickle
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 from opsctl.errors import exit_code
 from opsctl.router.worker import Worker, WorkerConfig
@@ -115,19 +117,18 @@ def worker_process_main(config: WorkerConfig, parent: int) -> None:
     with contextlib.suppress(OSError):
         os.nice(10)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server; it stops us after draining
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: what each thread is doing
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     logging.basicConfig(level=logging.INFO, format="opsctl worker: %(message)s")
     for chatty in ("httpx", "httpx2", "slack_sdk", "psycopg.pool"):  # one line per request would cost more than the request
         logging.getLogger(chatty).setLevel(logging.WARNING)
     lock = None
-    from opsctl.router.store import open_store
+    from opsctl.router.store.postgres import is_postgres_url
     from opsctl.router.store.sqlite import SQLiteStore
 
-    store = open_store(config.database)
-    if isinstance(store, SQLiteStore):
-        lock = store.lock_worker()
-    store.close()
+    if not is_postgres_url(config.database):  # PostgreSQL's workers share the outbox; SQLite has one
+        lock = SQLiteStore(Path(config.database)).lock_worker()
     if os.getppid() != parent:  # the server died while we waited for the lock
         return
     watcher = threading.Thread(target=_watch_parent, args=(parent, stop), daemon=True)

@@ -205,6 +205,8 @@ class Worker:
         else:
             with self.store.transaction(conn):
                 self.store.heartbeat(conn, self.owner, now, host=socket.gethostname(), pid=os.getpid())
+                # a claim whose commit was cut off may have gone through unseen: free it (unsure)
+                self.store.free_leases(conn, self.owner, keep=self._in_flight)
             log.warning("connected to the alert database again; delivery resumes")
         return conn
 
@@ -233,23 +235,28 @@ class Worker:
             kind, target = _target_of(key)
             store.release_target(conn, kind, target, now)
             self._release.discard(key)
-        groups = self._pick(conn, now) if pool is not None else []
+        groups: list[_Group] = []
+        if pool is not None:
+
+            def start(group: _Group) -> None:
+                # at once: a claim that fails later in the turn must not strand this one
+                self._in_flight.update(d.id for d in group.deliveries)
+                group.started = now
+                groups.append(group)
+                pool.submit(self._send, group)
+
+            self._pick(conn, now, start)
         if finished or groups:
             self._last_busy = now
-        for group in groups:
-            self._in_flight.update(d.id for d in group.deliveries)
-            assert pool is not None
-            group.started = now
-            pool.submit(self._send, group)
         if self._deferred:
             self._record(conn, [], now)
         self._housekeeping(conn, now)
         return bool(groups) or bool(finished) or bool(self._in_flight)
 
-    def _pick(self, conn: Any, now: float) -> list[_Group]:
+    def _pick(self, conn: Any, now: float, start: Callable[[_Group], None]) -> None:
+        """Claim what is due and ``start`` each send as soon as it is claimed."""
         store = self.store
         assert store is not None
-        groups: list[_Group] = []
         free = self.config.threads * 8 - len(self._in_flight)
         if free > 0:
             for row in store.claim_pagerduty(conn, now, free, self.owner):
@@ -263,7 +270,7 @@ class Worker:
                     continue
                 if self._failures.get(key):
                     self._probing.add(key)
-                groups.append(_Group(key, [row]))
+                start(_Group(key, [row]))
         if self.slack is not None and now >= self._next_slack_look:
             # Slack rows wait for their target's turn (about one post per second per channel):
             # look a few times a second, and send what waits for a target as one digest
@@ -272,20 +279,24 @@ class Worker:
                 key = f"{kind}:{target}"
                 if not self._may_send(key, now) or self._slack_next.get(key, 0.0) > now:
                     continue
+                group = None
                 replies = store.claim_for_target(conn, kind, target, now, 1, self.owner, action="reply")
                 if replies:
                     # a reply goes alone, into the thread of its incident's first message
-                    groups.append(_Group(key, replies, store.thread_of(conn, replies[0])))
+                    group = _Group(key, replies)
+                    try:
+                        group.thread_ts = store.thread_of(conn, replies[0])
+                    finally:
+                        start(group)
                 else:
                     limit = 1 if self._failures.get(key) else DIGEST_MAX
                     rows = store.claim_for_target(conn, kind, target, now, limit, self.owner, action="post")
                     if not rows:
                         continue
-                    groups.append(_Group(key, rows))
+                    start(_Group(key, rows))
                 if self._failures.get(key):
                     self._probing.add(key)
                 self._slack_next[key] = now + self.config.slack_pace
-        return groups
 
     def _may_send(self, key: str, now: float) -> bool:
         """A paused target waits; a failing one takes one probe at a time."""

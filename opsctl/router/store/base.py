@@ -352,6 +352,15 @@ class Store(ABC):
                 self.execute(conn, "UPDATE deliveries SET lease_owner = 'interrupted' WHERE lease_owner = ?", (owner,))
             self.heartbeat(conn, owner, now, host=host, pid=pid, started=now)
 
+    def free_leases(self, conn: Any, owner: str, *, keep: set[int]) -> None:
+        """Free (as unsure) what ``owner`` leases but is not sending (ids in ``keep``)."""
+        leased = [row[0] for row in self.all(conn, "SELECT id FROM deliveries WHERE lease_owner = ?", (owner,))]
+        stray = [delivery for delivery in leased if delivery not in keep]
+        for chunk in range(0, len(stray), 500):
+            part = stray[chunk : chunk + 500]
+            marks = ",".join("?" * len(part))
+            self.execute(conn, f"UPDATE deliveries SET lease_owner = 'interrupted' WHERE id IN ({marks})", part)
+
     def heartbeat(self, conn: Any, owner: str, now: float, *, host: str = "", pid: int = 0, started: float | None = None) -> None:
         self.execute(
             conn,

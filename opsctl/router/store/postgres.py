@@ -74,7 +74,7 @@ class PostgresStore(Store):
             kwargs={"autocommit": True, **CONNECT},
             open=False,
             check=ConnectionPool.check_connection,
-            timeout=10.0,
+            timeout=3.0,  # a request waits this long for a connection, then is answered 503
             reconnect_timeout=60.0,
             name="opsctl",
         )
@@ -134,8 +134,11 @@ class PostgresStore(Store):
         return conn.execute(_placeholders(sql), params, prepare=False)
 
     def executemany(self, conn: Any, sql: str, rows: list[tuple[object, ...]]) -> None:
-        with conn.cursor() as cursor:
-            cursor.executemany(_placeholders(sql), rows)
+        # one statement per row, not psycopg's executemany: its pipeline mode can wait forever
+        # on a connection that was reset mid-batch, where a plain statement fails at once
+        query = _placeholders(sql)
+        for row in rows:
+            conn.execute(query, row, prepare=False)
 
     def rollback(self, conn: Any) -> None:
         if conn.closed:

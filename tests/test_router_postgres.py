@@ -22,6 +22,7 @@ from tests.postgres_support import CuttableLink, PrivatePostgres, binaries, fres
 from tests.router_support import (
     Serve,
     clock_at,
+    connect_database,
     post_alert,
     queue_empty,
     request,
@@ -131,7 +132,7 @@ def test_two_replicas_share_delivery_and_send_nothing_twice(
         wait_until(lambda: all(queue_empty(r) for r in replicas), timeout=30)
         exactly_once(pd, 60)
         assert len(pd.events) == 60  # no takeover happened, so no event went twice
-        conn = __import__("psycopg").connect(database, autocommit=True)
+        conn = connect_database(database)
         assert conn.execute("SELECT count(*) FROM workers").fetchone()[0] == 2
         conn.close()
     finally:
@@ -190,7 +191,7 @@ def test_the_database_restarted_under_a_replica(
         assert request(serve.url + "/readyz").status == 503
         time.sleep(1.0)
         private.start()
-        wait_until(lambda: request(serve.url + "/readyz").status == 200, timeout=30, interval=0.2)
+        wait_until(lambda: request(serve.url + "/readyz").status == 200, timeout=60, interval=0.2)
         for number in range(10, 20):
             accepted += post_alert(serve.url, "generic", failure(number)).status == 202
         assert accepted == 20
@@ -216,7 +217,7 @@ def test_a_network_cut_between_replica_and_database(
         assert cut.status == 503, cut.text
         time.sleep(2.0)
         link.restore()
-        wait_until(lambda: request(serve.url + "/readyz").status == 200, timeout=30, interval=0.2)
+        wait_until(lambda: request(serve.url + "/readyz").status == 200, timeout=60, interval=0.2)
         for number in range(10, 20):
             assert post_alert(serve.url, "generic", failure(number)).status == 202
         wait_until(lambda: pd.pages() == 20, timeout=60, interval=0.2)

@@ -142,3 +142,71 @@ def test_routing_key_file_is_read_again_when_it_changes(tmp_path: Path) -> None:
     path.write_text(json.dumps({"version": 1, "teams": {"t": "k22"}}))
     assert source.lookup("team:t")[0] == "k22"
     assert RoutingKeyFile(None).lookup("team:t")[1].startswith("no routing keys file: set OPSCTL_ROUTING_KEYS_FILE")
+
+
+# -- sources as records -------------------------------------------------------------------------
+
+
+def test_every_source_is_documented_described_and_accepted_by_the_cli() -> None:
+    from opsctl.cli.router import route_command
+    from opsctl.router.openapi import document
+    from opsctl.router.sources import RECORDS
+
+    docs = (REPO_ROOT / "docs" / "alert-sources.md").read_text()
+    paths = document()["paths"]
+    choices = next(p for p in route_command.params if p.name == "source").type.choices  # type: ignore[attr-defined]
+    for source in RECORDS:
+        assert f"\n## {source.docs}\n" in docs, source.name
+        assert f"/v1/alerts/{source.name}" in docs, source.name
+        operation = paths[f"/v1/alerts/{source.name}"]["post"]
+        assert operation["requestBody"]["content"]["application/json"]["schema"] == source.body_schema
+        assert source.name in choices
+
+
+def test_the_openapi_summaries_read_as_english() -> None:
+    from opsctl.router.openapi import document
+
+    summaries = [op["post"]["summary"] for op in document()["paths"].values() if "post" in op]
+    assert summaries == [
+        "Accept an alert from Prometheus Alertmanager",
+        "Accept an alert from Grafana alerting",
+        "Accept an alert from dbt Cloud",
+        "Accept an alert from Airflow",
+        "Accept an alert from Great Expectations",
+        "Accept an alert from any other sender (the generic source)",
+    ]
+
+
+# -- the supervisor and the worker's edge ---------------------------------------------------------
+
+
+def test_the_supervisor_backs_off_a_worker_that_keeps_exiting() -> None:
+    from opsctl.router.supervisor import HEALTHY_RUN, WorkerSupervisor
+    from opsctl.router.worker import WorkerConfig
+    from opsctl.vendors.config import VendorConfig
+
+    supervisor = WorkerSupervisor(WorkerConfig("x.sqlite3", VendorConfig(), None))
+    waits = [supervisor.next_wait(0.5) for _ in range(10)]
+    assert 0.5 <= waits[0] <= 1.0
+    assert all(later >= earlier / 2 for earlier, later in zip(waits, waits[1:], strict=False))  # jittered, growing
+    assert 30.0 <= waits[-1] <= 60.0  # capped at a minute
+    assert supervisor.next_wait(HEALTHY_RUN + 1) <= 1.0  # a worker that ran well starts over
+
+
+def test_a_failing_database_is_logged_with_its_stack_and_waited_out(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import time
+
+    from opsctl.router.worker import WorkerConfig, WorkerThread
+    from opsctl.vendors.config import VendorConfig
+
+    folder = tmp_path / "not-a-database"
+    folder.mkdir()  # a directory where the file should be: every connection fails
+    caplog.set_level(logging.ERROR, logger="opsctl.router.worker")
+    worker = WorkerThread(WorkerConfig(str(folder), VendorConfig(), None)).start()
+    time.sleep(2.5)
+    worker.stop()
+    failures = [r for r in caplog.records if r.getMessage().startswith("delivery paused for")]
+    assert 1 <= len(failures) <= 4, [r.getMessage() for r in failures]  # 0.5, 1, 2 s ...: not a busy loop
+    assert all(r.exc_info is not None for r in failures)  # the stack is in the log
+    assert "cannot open the alert database" in failures[0].getMessage()

@@ -224,7 +224,7 @@ def _join(org: Org, decision: Decision, incident: Incident | None, group: Group,
     messages: list[Message] = []
     if lead.announced and lead.channel:
         text = (
-            f":link: Also failing: *{title}*: {escape(alert.summary)}\n{why.capitalize()}. "
+            f":link: Also failing: *{title}*: {escape(alert.summary)}\n{why[:1].upper()}{why[1:]}. "
             f"{escape(group.source)}: {lead.members_open + 1} pipelines failing; one incident, paged once, "
             f"not this pipeline's owners."
         )

@@ -70,6 +70,13 @@ PROBE_WAIT = 30.0
 at most (a probe that goes through releases them at once)."""
 
 
+def pagerduty_budget(per_minute: float, workers: int) -> Budget:
+    """One worker's share of a routing key's limit: a burst of a tenth of a minute's worth,
+    refilled so that burst and refill together never pass ``per_minute`` in any minute."""
+    burst = max(1.0, per_minute / 10.0 / workers)
+    return Budget(max(0.01, (per_minute / workers - burst) / 60.0), burst)
+
+
 def worker_id(server_pid: int | None = None) -> str:
     """The name a worker leases under: its host and its server's process id, so that the next
     worker of the same server takes over at once what a crashed one had claimed."""
@@ -320,8 +327,7 @@ class Worker:
             return now  # refused at once for want of a key: nothing reaches PagerDuty
         budget = self._budgets.get(routing_key)
         if budget is None:
-            per_worker = self.config.events_per_minute / max(1, self._workers)
-            budget = self._budgets[routing_key] = Budget.per_minute(per_worker)
+            budget = self._budgets[routing_key] = pagerduty_budget(self.config.events_per_minute, self._workers)
         turn = now + budget.wait(now)
         if turn > now:
             self._reserved[row.id] = turn
@@ -456,9 +462,9 @@ class Worker:
         workers = max(1, store.live_workers(conn, now))
         if workers != self._workers:
             self._workers = workers
+            shared = pagerduty_budget(self.config.events_per_minute, workers)
             for budget in self._budgets.values():
-                budget.rate = self.config.events_per_minute / 60.0 / workers
-                budget.capacity = max(1.0, self.config.events_per_minute / 10.0 / workers)
+                budget.rate, budget.capacity = shared.rate, shared.capacity
         store.maintenance(conn, now, quiet=now - self._last_busy >= QUIET_SECONDS)
 
 

@@ -3,6 +3,7 @@ paced per routing key; and what users read about them (opsctl alerts, Slack, ops
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import datetime
 from pathlib import Path
@@ -152,7 +153,7 @@ def test_events_are_paced_per_routing_key_within_pagerdutys_limit(tmp_path: Path
     for target, times in turns.items():
         # a burst of a tenth of a minute's worth, then evenly spread: never more than 120 in any minute
         assert times[:12] == [1000.0] * 12, target
-        assert all(later >= earlier for earlier, later in zip(times, times[1:], strict=False))
+        assert all(later >= earlier for earlier, later in itertools.pairwise(times))
         for start in range(len(times)):
             window = [t for t in times[start:] if t < times[start] + 60.0]
             assert len(window) <= PAGERDUTY_EVENTS_PER_MINUTE, (target, start)

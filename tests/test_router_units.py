@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from datetime import UTC, datetime, timedelta
@@ -188,7 +189,7 @@ def test_the_supervisor_backs_off_a_worker_that_keeps_exiting() -> None:
     supervisor = WorkerSupervisor(WorkerConfig("x.sqlite3", VendorConfig(), None))
     waits = [supervisor.next_wait(0.5) for _ in range(10)]
     assert 0.5 <= waits[0] <= 1.0
-    assert all(later >= earlier / 2 for earlier, later in zip(waits, waits[1:], strict=False))  # jittered, growing
+    assert all(later >= earlier / 2 for earlier, later in itertools.pairwise(waits))  # jittered, growing
     assert 30.0 <= waits[-1] <= 60.0  # capped at a minute
     assert supervisor.next_wait(HEALTHY_RUN + 1) <= 1.0  # a worker that ran well starts over
 

@@ -177,9 +177,13 @@ class CuttableLink:
 
 
 def _reset(sock: socket.socket) -> None:
-    """Close with a reset (RST), as a cut link or a dead peer's host answers."""
+    """Close with a reset (RST), as a cut link or a dead peer's host answers. ``shutdown``
+    first: a plain ``close`` leaves a thread blocked in ``recv`` on it, and the link half open."""
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(OSError):
         sock.close()
 
 

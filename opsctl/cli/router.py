@@ -84,6 +84,13 @@ def database(option: str | None) -> str:
     show_default=True,
     help="Attempts before a delivery is kept as failed.",
 )
+@click.option(
+    "--pagerduty-rate",
+    type=click.FloatRange(1),
+    default=120.0,
+    show_default=True,
+    help="PagerDuty events per minute per integration key (the Events API's limit); the worker paces itself to it.",
+)
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True)
 def serve_command(
     host: str,
@@ -98,6 +105,7 @@ def serve_command(
     retry_base: float,
     retry_cap: float,
     max_attempts: int,
+    pagerduty_rate: float,
     log_level: str,
 ) -> None:
     """Serve the alert webhook (POST /v1/alerts/SOURCE), /v1/oncall, calendars and the runbook site.
@@ -121,6 +129,7 @@ def serve_command(
         group_window=group_window,
         group_commit=commit == "group",
         read_timeout=read_timeout,
+        pagerduty_events_per_minute=pagerduty_rate,
         retry=RetryPolicy(retry_base, retry_cap, max_attempts),
     )
     serve(settings, host, port, log_level=log_level)

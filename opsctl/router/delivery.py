@@ -48,25 +48,29 @@ def _short(text: str) -> str:
 
 
 class PagerDutySender:
-    """Events API v2 through :func:`opsctl.vendors.pagerduty_api.events_client`, one client per key."""
+    """Events API v2 through :func:`opsctl.vendors.pagerduty_api.events_client`: one client per
+    sending thread, told each event's routing key as it goes (a client costs tens of
+    milliseconds of CPU to make, and a storm's first pages go to many keys at once)."""
 
     def __init__(self, vendor: VendorConfig, keys: RoutingKeyFile, *, timeout: int = 10) -> None:
         self.vendor = vendor
         self.keys = keys
         self.timeout = timeout
-        self._clients: dict[str, EventsApiV2Client] = {}
-        self._lock = threading.Lock()
+        self._local = threading.local()
 
     def _client(self, routing_key: str) -> EventsApiV2Client:
-        with self._lock:
-            client = self._clients.get(routing_key)
-            if client is None:
-                from opsctl.vendors.pagerduty_api import events_client
+        client: EventsApiV2Client | None = getattr(self._local, "client", None)
+        if client is None:
+            from opsctl.vendors.pagerduty_api import events_client
 
-                client = events_client(routing_key, self.vendor, max_attempts=1)
-                client.timeout = self.timeout
-                self._clients[routing_key] = client
-            return client
+            client = events_client(routing_key, self.vendor, max_attempts=1)
+            client.timeout = self.timeout
+            self._local.client = client
+        else:
+            from pagerduty.events_api_v2_client import RoutingKeyAuthMethod
+
+            client.auth_method = RoutingKeyAuthMethod(routing_key)  # type: ignore[no-untyped-call]
+        return client
 
     def send(self, delivery: Delivery) -> Outcome:
         routing_key, why = self.keys.lookup(delivery.target)

@@ -26,7 +26,14 @@ def serve(settings: RouterSettings, host: str, port: int, *, log_level: str = "i
     logging.getLogger("psycopg.pool").setLevel(logging.WARNING)
     app = make_app(replace(settings, expect_worker=True))  # opens the database: the schema exists before the worker starts
     keys = str(settings.routing_keys) if settings.routing_keys is not None else None
-    config = WorkerConfig(settings.database, settings.vendor, keys, settings.retry, owner=worker_id(os.getpid()))
+    config = WorkerConfig(
+        settings.database,
+        settings.vendor,
+        keys,
+        settings.retry,
+        owner=worker_id(os.getpid()),
+        events_per_minute=settings.pagerduty_events_per_minute,
+    )
     supervisor = WorkerSupervisor(config)
     app.state.on_shutdown.append(supervisor.stop)
     for line in startup_notes(settings):

@@ -73,6 +73,8 @@ class RouterSettings:
     """Seconds a client has to send a whole request (headers and body)."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     policy: RoutingPolicy = field(default_factory=RoutingPolicy)
+    pagerduty_events_per_minute: float = 120.0
+    """PagerDuty's Events API limit per integration key, which the worker paces itself to."""
     expect_worker: bool = False
     """/readyz also checks that this server's delivery worker is alive (its heartbeat in the database)."""
     clock: Callable[[], datetime] = utc_now

@@ -178,6 +178,8 @@ class Store(ABC):
         """Store one routed alert, its incident (and group) and its messages."""
         found = result.incident
         final_key = found.dedup_key if found is not None else str(decision["dedup_key"])
+        # a repeat coalesced into an open incident changes nothing but a count: the storm's path
+        unchanged = result.effect == "repeat" and found is not None and found.id is not None and result.lead is None
         row = (
             alert["source"],
             alert["event_key"],
@@ -195,18 +197,19 @@ class Store(ABC):
             result.counted_on if result.effect == "grouped" else None,
             dumps(paged),
             int(bool(decision["page_now"])),
+            found.id if unchanged and found is not None else None,
         )
         alert_id: int = self.one(
             conn,
             "INSERT INTO alerts (source, event_key, received_at, status, summary, pipeline, team, dedup_key, note, decision,"
-            " alert, failure_key, effect, group_of, paged, page_now) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " RETURNING id",
+            " alert, failure_key, effect, group_of, paged, page_now, incident_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             row,
         )[0]
         if result.counted_on is not None:
             column = "grouped" if result.effect == "grouped" else "coalesced"
             self.execute(conn, f"UPDATE alerts SET {column} = {column} + 1 WHERE id = ?", (result.counted_on,))
-        if found is None:
+        if found is None or unchanged:
             return Accepted(alert_id, False, result.note, 0, final_key)
         incident_id = self._save_incident(conn, found, alert_id, result.effect in ("opened", "grouped"), now)
         lead = result.lead

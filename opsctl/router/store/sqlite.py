@@ -35,6 +35,10 @@ worker holds it: a thousand-row digest recorded at once stalls every request for
 milliseconds, the same rows in slices of 200 for a few milliseconds each."""
 YIELD_SECONDS = 0.003
 """Pause between two of the worker's slices, longer than the server's retry interval."""
+WORKER_FIRST = 0.02
+"""Longest the intake waits, per batch, for a worker that waits to write (see :meth:`SQLiteStore.begin`)."""
+QUIET_SECONDS = 2.0
+"""The log is checkpointed once the database took no write for this long."""
 CHECKPOINT_BYTES = 256 * 1024 * 1024
 """A write-ahead log larger than this is checkpointed even while busy."""
 
@@ -57,6 +61,10 @@ class SQLiteStore(Store):
         self.path = path
         self.location = str(path)
         self._opened: dict[int, tuple[int, int] | None] = {}
+        self._durable: dict[int, bool] = {}
+        self._waiting = f"{path}.worker-waiting"
+        self._log_size = 0
+        self._log_grew = 0.0
 
     # -- connections -------------------------------------------------------------------------
 
@@ -76,6 +84,7 @@ class SQLiteStore(Store):
         except OSError as exc:
             raise UsageError(f"{self.path}: cannot open the alert database: {exc.strerror}") from None
         self._opened[id(conn)] = _identity(self.path)
+        self._durable[id(conn)] = durable
         return conn
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
@@ -106,6 +115,7 @@ class SQLiteStore(Store):
 
     def release(self, conn: sqlite3.Connection) -> None:
         self._opened.pop(id(conn), None)
+        self._durable.pop(id(conn), None)
         conn.close()
 
     def in_transaction(self, conn: sqlite3.Connection) -> bool:
@@ -118,7 +128,18 @@ class SQLiteStore(Store):
         5, 10, … 100 ms between tries, which turns a wait for a lock held half a millisecond
         into tens of milliseconds of latency for every request of the batch; this loop tries
         again after 0.1 ms, doubling up to 2 ms.
+
+        SQLite queues nobody, and under a storm the intake commits batch after batch with
+        hardly a gap: a worker that only retries would wait for seconds to record a page. So
+        the worker raises a flag while it waits (a file beside the database), and the intake
+        lets it go first, for at most :data:`WORKER_FIRST` seconds per batch.
         """
+        worker = self._durable.get(id(conn)) is False
+        if worker:
+            with contextlib.suppress(OSError):
+                os.close(os.open(self._waiting, os.O_CREAT | os.O_WRONLY, 0o600))
+        else:
+            self._let_worker_first()
         deadline = time.monotonic() + give_up
         delay = 0.0001
         conn.execute("PRAGMA busy_timeout = 0")
@@ -134,6 +155,14 @@ class SQLiteStore(Store):
                 delay = min(delay * 2, 0.002)
         finally:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if worker:
+                with contextlib.suppress(OSError):
+                    os.unlink(self._waiting)
+
+    def _let_worker_first(self) -> None:
+        deadline = time.monotonic() + WORKER_FIRST
+        while os.path.exists(self._waiting) and time.monotonic() < deadline:
+            time.sleep(0.0002)
 
     # -- the file under the connection ---------------------------------------------------------
 
@@ -208,11 +237,17 @@ class SQLiteStore(Store):
 
     def maintenance(self, conn: sqlite3.Connection, now: float, *, quiet: bool) -> None:
         # Copying the log into the database writes and fsyncs the database file, which slows
-        # the intake's own fsyncs: do it when quiet, or when the log grows big.
+        # the intake's own fsyncs: do it when nobody writes (the log stopped growing, the worker
+        # is idle), or when the log grows big. A storm of repeats keeps the worker idle and the
+        # intake busy: the log's growth, not the worker, says when it is quiet.
         with contextlib.suppress(OSError):
             wal = os.path.getsize(f"{self.path}-wal")
-            if wal > CHECKPOINT_BYTES or (quiet and wal > 0):
+            if wal != self._log_size:
+                self._log_size, self._log_grew = wal, time.monotonic()
+            still = time.monotonic() - self._log_grew >= QUIET_SECONDS
+            if wal > CHECKPOINT_BYTES or (quiet and still and wal > 0):
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                self._log_size = os.path.getsize(f"{self.path}-wal")
 
     def lock_worker(self) -> Any:
         """One worker per database: a lock file held for the worker's life (released when it dies)."""

@@ -42,8 +42,21 @@ def credentials() -> Credentials:
 
 def clock_at(instant: datetime) -> Callable[[], datetime]:
     """A clock that reads ``instant`` now and runs on from there (retries and leases need time to pass)."""
+    return running_on(lambda: instant)
+
+
+def running_on(clock: Callable[[], datetime]) -> Callable[[], datetime]:
+    """``clock`` with the time passed since now added: the server's one clock must move for the
+    worker's retries, leases and pacing, even when a test pins the instant."""
+    if getattr(clock, "moving", False):
+        return clock
     started = time.time()
-    return lambda: instant + timedelta(seconds=time.time() - started)
+
+    def moving() -> datetime:
+        return clock() + timedelta(seconds=time.time() - started)
+
+    moving.moving = True  # type: ignore[attr-defined]
+    return moving
 
 
 def token_for(source: str) -> str:
@@ -284,7 +297,7 @@ def running_router(
         credentials=creds if creds is not None else credentials(),
         vendor=vendor,
         routing_keys=keys_path,
-        **({"clock": clock} if clock else {}),
+        **({"clock": running_on(clock)} if clock else {}),
         **settings,
     )
     app = make_app(chosen, org=org, engine=Engine(org, LibraryHolidays()))

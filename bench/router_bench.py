@@ -327,6 +327,31 @@ def _start(
     return server, port, work, log
 
 
+@dataclass
+class _CPU:
+    """CPU seconds of the server, its worker, the fakes and this load generator from now on."""
+
+    watched: dict[str, int]
+    before: dict[str, float] = field(default_factory=dict)
+    own: float = 0.0
+
+    @classmethod
+    def start(cls, server: subprocess.Popen[bytes], args: argparse.Namespace) -> _CPU:
+        watched = {"server": server.pid, "worker": next(iter(_children(server.pid)), 0), "fakes": args.fakes_pid}
+        return cls(watched, {who: _cpu_seconds(pid) for who, pid in watched.items()}, time.process_time())
+
+    def used(self) -> dict[str, float]:
+        cpu = {who: _cpu_seconds(pid) - self.before[who] for who, pid in self.watched.items()}
+        cpu["load generator"] = time.process_time() - self.own
+        return cpu
+
+
+def _stop(server: subprocess.Popen[bytes], log: Any) -> None:
+    server.send_signal(signal.SIGTERM)
+    server.wait(60)
+    log.close()
+
+
 def run_variant(name: str, commit: str, rate: float, fake_port: int, args: argparse.Namespace) -> dict[str, Any]:
     # as earlier releases ran: no grouping, and no pacing (they sent PagerDuty more than its
     # 120 events a minute per key, which the fake here does not enforce)
@@ -337,9 +362,7 @@ def run_variant(name: str, commit: str, rate: float, fake_port: int, args: argpa
         asyncio.run(_load(port, distinct_failures(f"{name}-warm"), 500, 1.0, args.connections, record=False))
         time.sleep(1.0)
         _get(f"http://127.0.0.1:{fake_port}/reset")
-        watched = {"server": server.pid, "worker": next(iter(_children(server.pid)), 0), "fakes": args.fakes_pid}
-        cpu_before = {who: _cpu_seconds(pid) for who, pid in watched.items()}
-        own_before = time.process_time()
+        meter = _CPU.start(server, args)
         load = asyncio.run(_load(port, distinct_failures(name), rate, args.seconds, args.connections, record=True))
         deadline = time.monotonic() + 120
         while True:
@@ -348,12 +371,9 @@ def run_variant(name: str, commit: str, rate: float, fake_port: int, args: argpa
                 break
             time.sleep(0.2)
         metrics = _get(base + "/metrics").decode()
-        cpu = {who: _cpu_seconds(pid) - cpu_before[who] for who, pid in watched.items()}
-        cpu["load generator"] = time.process_time() - own_before
+        cpu = meter.used()
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(60)
-        log.close()
+        _stop(server, log)
     # the fake knows dedup keys (opsctl:<pipeline or team>:generic:<the alert's dedup_key>)
     arrived = {key.rsplit(":generic:", 1)[1]: at for key, at in stats["first_trigger"].items()}
     delivered = [arrived[key] - accepted_at for key, accepted_at in load.accepted_at.items() if key in arrived]
@@ -456,9 +476,7 @@ def run_storm(fake_port: int, args: argparse.Namespace) -> dict[str, Any]:
         asyncio.run(_load(port, distinct_failures("storm-warm"), 200, 1.0, args.connections, record=False))
         time.sleep(1.0)
         _get(f"http://127.0.0.1:{fake_port}/reset")
-        watched = {"server": server.pid, "worker": next(iter(_children(server.pid)), 0), "fakes": args.fakes_pid}
-        cpu_before = {who: _cpu_seconds(pid) for who, pid in watched.items()}
-        own_before = time.process_time()
+        meter = _CPU.start(server, args)
         load = asyncio.run(_load(port, storm_failures(), rate, args.storm_seconds, args.connections, record=True))
         deadline = time.monotonic() + 60
         while True:
@@ -469,12 +487,9 @@ def run_storm(fake_port: int, args: argparse.Namespace) -> dict[str, Any]:
             time.sleep(0.2)
         time.sleep(2.0)  # anything more that would come
         stats = json.loads(_get(f"http://127.0.0.1:{fake_port}/stats"))
-        cpu = {who: _cpu_seconds(pid) - cpu_before[who] for who, pid in watched.items()}
-        cpu["load generator"] = time.process_time() - own_before
+        cpu = meter.used()
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(60)
-        log.close()
+        _stop(server, log)
     import sqlite3
 
     conn = sqlite3.connect(work / "router.sqlite3")

@@ -16,21 +16,10 @@ import pytest
 
 from opsctl.model import Org
 from opsctl.repo.loader import load_working_tree
+from tests import router_support as rs
 from tests.fakes.pagerduty_events import PagerDutyEventsFake
 from tests.fakes.slack import SlackFake
 from tests.postgres_support import CuttableLink, PrivatePostgres, binaries, fresh_schema, no_server_reason, server_url
-from tests.router_support import (
-    Serve,
-    clock_at,
-    connect_database,
-    post_alert,
-    queue_empty,
-    request,
-    running_router,
-    slack_for,
-    start_serve,
-    wait_until,
-)
 from tests.support import REPO_ROOT, run
 
 ORG: Org = load_working_tree(REPO_ROOT).require_ok()
@@ -64,7 +53,7 @@ def private() -> Iterator[PrivatePostgres]:
 @pytest.fixture
 def fakes() -> Iterator[tuple[PagerDutyEventsFake, SlackFake]]:
     pd = PagerDutyEventsFake(delay=0.03)  # a slow PagerDuty, to catch replicas mid-delivery
-    slack = slack_for(ORG)
+    slack = rs.slack_for(ORG)
     pd.start()
     slack.start()
     yield pd, slack
@@ -84,19 +73,19 @@ def exactly_once(pd: PagerDutyEventsFake, count: int) -> None:
 
 
 def test_the_router_end_to_end_on_postgresql(tmp_path: Path, database: str) -> None:
-    with running_router(tmp_path, ORG, clock=clock_at(WEDNESDAY_MORNING), database=database) as router:
+    with rs.running_router(tmp_path, ORG, clock=rs.clock_at(WEDNESDAY_MORNING), database=database) as router:
         airflow = {"dag_id": "aggregate_growth_investors", "task_id": "load", "run_id": "r1", "exception": "boom"}
         first = router.post("airflow", airflow)
         assert first.status == 202 and first.json()["alerts"][0]["note"] == "opens an incident"
         assert router.post("airflow", airflow).json()["alerts"][0]["duplicate"] is True
         repeat = router.post("airflow", airflow | {"run_id": "r2"}).json()["alerts"][0]
         assert repeat["note"].startswith("repeat of an open incident: counted, not sent")
-        wait_until(router.settled)
+        rs.wait_until(router.settled)
         resolved = router.post("airflow", {"dag_id": "aggregate_growth_investors", "run_id": "r3", "state": "success"})
         assert resolved.json()["alerts"][0]["note"] == "resolves the open incident"
-        wait_until(router.settled)
+        rs.wait_until(router.settled)
         assert [e["event_action"] for e in router.pd.events] == ["trigger", "resolve"]
-        assert request(router.url + "/readyz").status == 200
+        assert rs.request(router.url + "/readyz").status == 200
         listed = run("alerts", "--db", database, "list", "--format", "json", root=REPO_ROOT)
         rows = json.loads(listed.stdout)
         assert [(r["effect"], r["coalesced"], r["duplicates"]) for r in rows] == [
@@ -124,15 +113,15 @@ def test_two_replicas_share_delivery_and_send_nothing_twice(
     tmp_path: Path, database: str, fakes: tuple[PagerDutyEventsFake, SlackFake]
 ) -> None:
     pd, slack = fakes
-    replicas = [start_serve(tmp_path, pd, slack, ORG, f"replica-{n}", database=database) for n in range(2)]
+    replicas = [rs.start_serve(tmp_path, pd, slack, ORG, f"replica-{n}", database=database) for n in range(2)]
     try:
         for number in range(60):
-            assert post_alert(replicas[number % 2].url, "generic", failure(number)).status == 202
-        wait_until(lambda: pd.pages() == 60, timeout=60)
-        wait_until(lambda: all(queue_empty(r) for r in replicas), timeout=30)
+            assert rs.post_alert(replicas[number % 2].url, "generic", failure(number)).status == 202
+        rs.wait_until(lambda: pd.pages() == 60, timeout=60)
+        rs.wait_until(lambda: all(rs.queue_empty(r) for r in replicas), timeout=30)
         exactly_once(pd, 60)
         assert len(pd.events) == 60  # no takeover happened, so no event went twice
-        conn = connect_database(database)
+        conn = rs.connect_database(database)
         assert conn.execute("SELECT count(*) FROM workers").fetchone()[0] == 2
         conn.close()
     finally:
@@ -145,20 +134,20 @@ def test_a_replica_killed_mid_delivery_loses_nothing_and_pages_nobody_twice(
     tmp_path: Path, database: str, fakes: tuple[PagerDutyEventsFake, SlackFake]
 ) -> None:
     pd, slack = fakes
-    doomed, survivor = (start_serve(tmp_path, pd, slack, ORG, name, database=database) for name in ("doomed", "survivor"))
+    doomed, survivor = (rs.start_serve(tmp_path, pd, slack, ORG, name, database=database) for name in ("doomed", "survivor"))
     try:
         survivor.process.send_signal(signal.SIGSTOP)  # the doomed replica claims everything first
         for number in range(40):
-            assert post_alert(doomed.url, "generic", failure(number)).status == 202
-        wait_until(lambda: len(pd.events) >= 5, timeout=30)
+            assert rs.post_alert(doomed.url, "generic", failure(number)).status == 202
+        rs.wait_until(lambda: len(pd.events) >= 5, timeout=30)
         doomed.process.send_signal(signal.SIGKILL)  # its worker dies with it, leases and all
         doomed.process.wait(10)
         killed_at = len(pd.events)
         survivor.process.send_signal(signal.SIGCONT)
         assert killed_at < 40, "delivery finished before the kill: slow the fake down"
         # the dead replica's claims lapse with its heartbeat; the survivor takes them over
-        wait_until(lambda: pd.pages() == 40, timeout=60, interval=0.2)
-        wait_until(lambda: queue_empty(survivor), timeout=30)
+        rs.wait_until(lambda: pd.pages() == 40, timeout=60, interval=0.2)
+        rs.wait_until(lambda: rs.queue_empty(survivor), timeout=30)
         exactly_once(pd, 40)
         assert len(pd.events) <= 40 + 32  # at most the sends in flight at the kill went twice (PagerDuty merged them)
     finally:
@@ -168,7 +157,7 @@ def test_a_replica_killed_mid_delivery_loses_nothing_and_pages_nobody_twice(
             replica.stop()
 
 
-def _paused_and_resumed(serve: Serve) -> None:
+def _paused_and_resumed(serve: rs.Serve) -> None:
     log = serve.log.read_text()
     assert "delivery paused for" in log  # the worker logged the failure with its stack, and waited
     assert "delivery worker exited" not in log  # it did not die and restart
@@ -179,24 +168,24 @@ def test_the_database_restarted_under_a_replica(
     tmp_path: Path, private: PrivatePostgres, fakes: tuple[PagerDutyEventsFake, SlackFake]
 ) -> None:
     pd, slack = fakes
-    serve = start_serve(tmp_path, pd, slack, ORG, "replica", database=private.url)
+    serve = rs.start_serve(tmp_path, pd, slack, ORG, "replica", database=private.url)
     accepted = 0
     try:
         for number in range(10):
-            accepted += post_alert(serve.url, "generic", failure(number)).status == 202
+            accepted += rs.post_alert(serve.url, "generic", failure(number)).status == 202
         private.stop()
-        down = post_alert(serve.url, "generic", failure(100))
+        down = rs.post_alert(serve.url, "generic", failure(100))
         assert down.status == 503, down.text
         assert down.json()["error"] == "unavailable"
-        assert request(serve.url + "/readyz").status == 503
+        assert rs.request(serve.url + "/readyz").status == 503
         time.sleep(1.0)
         private.start()
-        wait_until(lambda: request(serve.url + "/readyz").status == 200, timeout=60, interval=0.2)
+        rs.wait_until(lambda: rs.request(serve.url + "/readyz").status == 200, timeout=60, interval=0.2)
         for number in range(10, 20):
-            accepted += post_alert(serve.url, "generic", failure(number)).status == 202
+            accepted += rs.post_alert(serve.url, "generic", failure(number)).status == 202
         assert accepted == 20
-        wait_until(lambda: pd.pages() == 20, timeout=60, interval=0.2)
-        wait_until(lambda: queue_empty(serve), timeout=30)
+        rs.wait_until(lambda: pd.pages() == 20, timeout=60, interval=0.2)
+        rs.wait_until(lambda: rs.queue_empty(serve), timeout=30)
         exactly_once(pd, 20)
     finally:
         serve.stop()
@@ -208,20 +197,20 @@ def test_a_network_cut_between_replica_and_database(
 ) -> None:
     pd, slack = fakes
     link = CuttableLink(private.port)
-    serve = start_serve(tmp_path, pd, slack, ORG, "replica", database=link.url())
+    serve = rs.start_serve(tmp_path, pd, slack, ORG, "replica", database=link.url())
     try:
         for number in range(10):
-            assert post_alert(serve.url, "generic", failure(number)).status == 202
+            assert rs.post_alert(serve.url, "generic", failure(number)).status == 202
         link.cut()
-        cut = post_alert(serve.url, "generic", failure(100))
+        cut = rs.post_alert(serve.url, "generic", failure(100))
         assert cut.status == 503, cut.text
         time.sleep(2.0)
         link.restore()
-        wait_until(lambda: request(serve.url + "/readyz").status == 200, timeout=60, interval=0.2)
+        rs.wait_until(lambda: rs.request(serve.url + "/readyz").status == 200, timeout=60, interval=0.2)
         for number in range(10, 20):
-            assert post_alert(serve.url, "generic", failure(number)).status == 202
-        wait_until(lambda: pd.pages() == 20, timeout=60, interval=0.2)
-        wait_until(lambda: queue_empty(serve), timeout=30)
+            assert rs.post_alert(serve.url, "generic", failure(number)).status == 202
+        rs.wait_until(lambda: pd.pages() == 20, timeout=60, interval=0.2)
+        rs.wait_until(lambda: rs.queue_empty(serve), timeout=30)
         exactly_once(pd, 20)
     finally:
         serve.stop()

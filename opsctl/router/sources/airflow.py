@@ -12,7 +12,7 @@ from typing import Any
 
 from opsctl.router.alert import Alert, Identifiers, Link, Parsed, digest
 from opsctl.router.sources import Source
-from opsctl.router.sources.json_schema import INTEGER, TEXT, enum, optional
+from opsctl.router.sources.json_schema import INTEGER, TEXT, body, enum, optional
 from opsctl.router.sources.shape import choice, first_line, integer, obj, required_text, text
 
 STATES = ("failed", "success", "up_for_retry", "up_for_reschedule", "skipped", "running", "queued")
@@ -67,16 +67,15 @@ SOURCE = Source(
     title="Airflow",
     order=40,
     parse=parse,
-    body_schema={
-        "type": "object",
-        "required": ["dag_id"],
-        "properties": {
+    body_schema=body(
+        ["dag_id"],
+        {
             "dag_id": TEXT,
             "try_number": INTEGER,
             "state": enum(*STATES),
             **optional("task_id", "run_id", "logical_date", "log_url", "exception", "event_id", "pipeline", "team"),
         },
-    },
+    ),
     docs="Airflow",
     looks_like=lambda data: isinstance(data, dict) and "dag_id" in data and "summary" not in data,
 )

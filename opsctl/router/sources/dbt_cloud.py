@@ -12,7 +12,7 @@ from typing import Any
 from opsctl.router.alert import Alert, Identifiers, Parsed
 from opsctl.router.errors import BadPayload
 from opsctl.router.sources import Signature, Source
-from opsctl.router.sources.json_schema import ID, INTEGER, OPTIONAL_ID, TEXT, optional
+from opsctl.router.sources.json_schema import ID, INTEGER, OPTIONAL_ID, TEXT, body, optional
 from opsctl.router.sources.shape import first_line, ident, integer, obj, required_text, text
 
 EVENT_TYPES = ("job.run.started", "job.run.completed", "job.run.errored")
@@ -69,10 +69,9 @@ SOURCE = Source(
     title="dbt Cloud",
     order=30,
     parse=parse,
-    body_schema={
-        "type": "object",
-        "required": ["eventId", "eventType", "data"],
-        "properties": {
+    body_schema=body(
+        ["eventId", "eventType", "data"],
+        {
             "accountId": OPTIONAL_ID,
             "eventId": TEXT,
             "eventType": {"enum": list(EVENT_TYPES)},
@@ -88,7 +87,7 @@ SOURCE = Source(
                 },
             },
         },
-    },
+    ),
     docs="dbt Cloud",
     signature=Signature("body-hmac", "OPSCTL_DBT_WEBHOOK_SECRET"),
     looks_like=lambda data: isinstance(data, dict) and "eventType" in data and isinstance(data.get("data"), dict),

@@ -13,7 +13,7 @@ from typing import Any
 
 from opsctl.router.alert import Alert, Identifiers, Link, Parsed, digest
 from opsctl.router.sources import Source
-from opsctl.router.sources.json_schema import OPTIONAL, OPTIONAL_ID, OPTIONAL_MAP, TEXT, enum, optional
+from opsctl.router.sources.json_schema import OPTIONAL, OPTIONAL_ID, OPTIONAL_MAP, TEXT, body, enum, optional
 from opsctl.router.sources.shape import array, choice, free_object, ident, obj, required_text, string_map, text
 
 
@@ -60,10 +60,9 @@ SOURCE = Source(
     title="any other sender (the generic source)",
     order=90,
     parse=parse,
-    body_schema={
-        "type": "object",
-        "required": ["summary"],
-        "properties": {
+    body_schema=body(
+        ["summary"],
+        {
             "summary": TEXT,
             "status": enum("firing", "resolved"),
             "id": OPTIONAL_ID,
@@ -77,6 +76,6 @@ SOURCE = Source(
             },
             **optional("pipeline", "team", "dedup_key", "severity", "dag_id", "expectation_suite", "timestamp"),
         },
-    },
+    ),
     docs="Anything else: the generic source",
 )

@@ -12,7 +12,7 @@ from typing import Any
 
 from opsctl.router.alert import Alert, Identifiers, Link, Parsed, digest
 from opsctl.router.sources import Source
-from opsctl.router.sources.json_schema import OPTIONAL, TEXT, optional
+from opsctl.router.sources.json_schema import OPTIONAL, TEXT, body, optional
 from opsctl.router.sources.shape import array, boolean, obj, required_text, text
 
 
@@ -60,10 +60,9 @@ SOURCE = Source(
     title="Great Expectations",
     order=50,
     parse=parse,
-    body_schema={
-        "type": "object",
-        "required": ["suite", "success"],
-        "properties": {
+    body_schema=body(
+        ["suite", "success"],
+        {
             "suite": TEXT,
             "success": {"type": "boolean"},
             "failed_expectations": {
@@ -73,7 +72,7 @@ SOURCE = Source(
             },
             **optional("asset", "checkpoint", "run_id", "run_time", "data_docs_url", "event_id", "pipeline", "team"),
         },
-    },
+    ),
     docs="Great Expectations",
     looks_like=lambda data: isinstance(data, dict) and "suite" in data and "success" in data,
 )

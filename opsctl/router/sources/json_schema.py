@@ -27,3 +27,8 @@ def enum(*values: str) -> dict[str, Any]:
 def optional(*names: str) -> dict[str, Any]:
     """Optional text properties."""
     return dict.fromkeys(names, OPTIONAL)
+
+
+def body(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    """A JSON object with ``required`` keys among ``properties``."""
+    return {"type": "object", "required": required, "properties": properties}

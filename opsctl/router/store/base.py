@@ -498,26 +498,7 @@ class Store(ABC):
             " ORDER BY a.id DESC LIMIT ?",
             (limit,),
         )
-        return [
-            AlertRow(
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                r[6],
-                r[7],
-                r[8],
-                r[9],
-                _state(r[10], r[11], r[12]),
-                r[12],
-                r[13],
-                r[14],
-                r[15],
-            )
-            for r in rows
-        ]
+        return [AlertRow(*[*r[:10], _state(r[10], r[11], r[12]), r[12], r[13], r[14], r[15]]) for r in rows]
 
     def show_alert(self, conn: Any, alert_id: int) -> dict[str, Any] | None:
         keys = (
@@ -596,26 +577,8 @@ class Store(ABC):
         for r in rows:
             tier = json.loads(r[6]).get("tier")
             shared = r[14] if r[14] else r[15]
-            out.append(
-                RoutedAlert(
-                    r[0],
-                    r[1],
-                    r[2],
-                    r[3],
-                    r[4],
-                    r[5],
-                    tier,
-                    r[7],
-                    r[8],
-                    tuple(json.loads(r[9])),
-                    r[16],
-                    bool(r[10]),
-                    r[11],
-                    r[12],
-                    r[13],
-                    shared,
-                )
-            )
+            paged = tuple(json.loads(r[9]))
+            out.append(RoutedAlert(*[*r[:6], tier, r[7], r[8], paged, r[16], bool(r[10]), r[11], r[12], r[13], shared]))
         return out
 
 

@@ -24,7 +24,13 @@ def test_whoisoncall_json_explains_swap_secondary_and_override() -> None:
     assert result.exit_code == 0
     [row] = json.loads(result.stdout)
     assert row["rotation"] == "data-eng-weekly"
-    assert row["primary"] == {"id": "de4", "name": "Elif Yıldız", "email": "elif.yildiz@example.com", "available": True}
+    assert row["primary"] == {
+        "id": "de4",
+        "name": "Elif Yıldız",
+        "email": "elif.yildiz@example.com",
+        "available": True,
+        "reduced": False,
+    }
     assert row["secondary"]["id"] == "de3"
     assert (row["start"], row["end"]) == ("2026-12-17T18:00:00+01:00", "2026-12-18T09:00:00+01:00")
     assert row["shift"] == {"index": 49, "start": "2026-12-14T09:00:00+01:00", "end": "2026-12-21T09:00:00+01:00"}
@@ -38,8 +44,10 @@ def test_whoisoncall_json_explains_swap_secondary_and_override() -> None:
 def test_whoisoncall_table_lists_every_rotation() -> None:
     result = run("whoisoncall", "--at", "2026-11-23T12:00:00Z", "--format", "table", root=REPO_ROOT)
     assert result.exit_code == 0
-    for name in ("Data Engineering", "Data Platform", "MLOps", "BI Services"):
-        assert name in result.stdout
+    assert result.stdout.startswith("On call")
+    assert "┃ Team" in result.stdout  # --format table: boxed even when piped
+    for team in ("data-eng", "platform", "mlops", "bi-services", "infra-data-eng"):
+        assert f"│ {team} " in result.stdout
 
 
 def test_whoisoncall_piped_is_plain_columns() -> None:
@@ -172,13 +180,33 @@ def test_schedule_for_a_person_only_has_their_duty() -> None:
 def test_explain_prints_numbered_steps() -> None:
     result = run("explain", "--team", "data-eng", "--at", "2026-12-17T20:00+01:00", root=REPO_ROOT)
     assert result.exit_code == 0
-    lines = result.stdout.splitlines()
-    assert lines[0] == "Data Engineering weekly on-call (data-eng-weekly) at 2026-12-17 20:00 CET"
-    assert lines[1] == "  1. [base] shift 49 of Data Engineering weekly on-call: Daniel Okafor (de2) is primary in rotation order"
-    assert lines[2].startswith("  2. [swap] Daniel Okafor (de2) is unavailable (time off 2026-12-21 to 2027-01-01")
-    assert lines[4].startswith("  4. [override] Elif Yıldız (de4) is primary instead of Lena Hoffmann (de1) by override")
-    assert lines[5] == "  => primary Elif Yıldız (de4), secondary Priya Raghunathan (de3)"
-    assert lines[6] == "     from 2026-12-17 18:00 until 2026-12-18 09:00 CET"
+    assert result.stdout == (
+        "Data Engineering weekly on-call (data-eng-weekly) at 2026-12-17 20:00 CET\n"
+        "  1. [base] shift 49: Daniel Okafor (de2) is primary in rotation order\n"
+        "  2. [swap] Daniel Okafor is unavailable (time off 2026-12-21 to 2027-01-01\n"
+        "            (Winter holiday, visiting family in Lagos)): swapped with shift 48\n"
+        "            (starting 2026-12-07 09:00), so Lena Hoffmann (de1) takes this shift\n"
+        "  3. [secondary] Priya Raghunathan (de3) is secondary: Daniel Okafor is\n"
+        "                 unavailable during this shift\n"
+        "  4. [override] Elif Yıldız (de4) is primary instead of Lena Hoffmann by\n"
+        "                override from 2026-12-17 18:00 to 2026-12-18 09:00 (de1 is at\n"
+        "                her daughter's school Christmas concert and family dinner; de4\n"
+        "                covers the evening of de1's primary week)\n"
+        "  => primary Elif Yıldız, secondary Priya Raghunathan\n"
+        "     from 2026-12-17 18:00 until 2026-12-18 09:00 CET\n"
+    )
+
+
+@pytest.mark.parametrize("columns", ["80", "60"])
+def test_explain_wraps_at_word_boundaries_to_columns(columns: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", columns)
+    for team, at, phrase in (
+        ("data-eng", "2026-12-17T20:00+01:00", "(Winter holiday, visiting family in Lagos)): swapped with shift 48"),
+        ("infra-data-eng", "2027-01-01T12:00+01:00", "so they keep the shift with reduced duty: the secondary"),
+    ):
+        text = run("explain", "--team", team, "--at", at, root=REPO_ROOT).stdout
+        assert max(len(line) for line in text.splitlines()) <= int(columns)
+        assert phrase in " ".join(text.split())  # nothing cut inside a word: the words read back in order
 
 
 def test_fairness_json_counts_hours_and_swaps() -> None:

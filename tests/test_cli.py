@@ -41,6 +41,22 @@ def test_whoisoncall_json_explains_swap_secondary_and_override() -> None:
     )
 
 
+def test_reduced_is_the_primarys_reduced_duty_and_each_person_has_their_own() -> None:
+    # 2026-12-02: ie2, secondary of the infra on-call, is at a conference and nobody else could
+    # take the whole shift; the primary ie1 is at work, so pages go to her first as usual
+    result = run("whoisoncall", "--team", "infra-data-eng", "--at", "2026-12-02T12:00Z", "--format", "json", root=REPO_ROOT)
+    [row] = json.loads(result.stdout)
+    assert row["reduced"] is False
+    assert (row["primary"]["available"], row["primary"]["reduced"]) == (True, False)
+    assert (row["secondary"]["id"], row["secondary"]["available"], row["secondary"]["reduced"]) == ("ie2", False, True)
+    # 2027-01-01: ie1's public holiday and no swap: reduced duty, the secondary is paged first
+    result = run("whoisoncall", "--team", "infra-data-eng", "--at", "2027-01-01T12:00+01:00", "--format", "json", root=REPO_ROOT)
+    [row] = json.loads(result.stdout)
+    assert row["reduced"] is True
+    assert (row["primary"]["available"], row["primary"]["reduced"]) == (False, True)
+    assert row["secondary"]["available"] is True
+
+
 def test_whoisoncall_table_lists_every_rotation() -> None:
     result = run("whoisoncall", "--at", "2026-11-23T12:00:00Z", "--format", "table", root=REPO_ROOT)
     assert result.exit_code == 0

@@ -102,6 +102,8 @@ def test_whoisoncall_pipeline_shows_owner_availability() -> None:
     ("args", "message"),
     [
         (["whoisoncall", "--team", "data-engg"], "opsctl: unknown team 'data-engg' (did you mean 'data-eng'?)\n"),
+        (["whoisoncall", "--team", "de"], "opsctl: unknown team 'de' (did you mean 'data-eng'?)\n"),
+        (["explain", "--team", "de"], "opsctl: unknown team 'de' (did you mean 'data-eng'?)\n"),
         (
             ["whoisoncall", "--pipeline", "aggregate_profit"],
             "opsctl: unknown pipeline 'aggregate_profit' (did you mean 'aggregate_profit_investors'?)\n",
@@ -120,6 +122,49 @@ def test_usage_errors_are_one_line_and_exit_2(args: list[str], message: str) -> 
     assert result.exit_code == 2
     assert result.stderr == message
     assert result.stdout == ""
+
+
+def example_copy(root: Path) -> Path:
+    """The example org's files (not the code) in ``root``."""
+    import shutil
+
+    root.mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "ownership.yaml", root)
+    for folder in ("rotations", "service_catalog", "runbooks"):
+        shutil.copytree(REPO_ROOT / folder, root / folder)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        ("bogus: 1\n", "ownership.yaml:2:1: error: unknown key 'bogus' in ownership"),
+        ("", "ownership.yaml:1:1: error: ownership.yaml is empty"),
+        (b"\x00\xff\xfe", "ownership.yaml:1:2: error: not UTF-8 text"),
+        (None, "ownership.yaml: error: no ownership.yaml in {root}"),
+    ],
+    ids=["unknown top-level key", "empty", "binary", "missing"],
+)
+def test_a_broken_ownership_file_is_reported_without_echoes(content: str | bytes | None, error: str, tmp_path: Path) -> None:
+    root = example_copy(tmp_path / "ops")
+    target = root / "ownership.yaml"
+    if content is None:
+        target.unlink()
+    elif isinstance(content, bytes):
+        target.write_bytes(content)
+    else:
+        target.write_text(target.read_text("utf-8").replace("\n", "\n" + content, 1) if content else "", encoding="utf-8")
+    result = run("validate", "--at", "2026-11-23T00:00:00Z", root=root)
+    assert result.exit_code == 1
+    headlines = [line for line in result.stdout.splitlines() if not line.startswith(" ")]
+    assert headlines == [error.format(root=root.resolve())]  # and no "notes of unknown pipeline" for every note
+    assert result.stderr == "opsctl validate: 1 error\n"
+
+
+def test_missing_ownership_names_the_folder_searched(tmp_path: Path) -> None:
+    result = run("whoisoncall", root=tmp_path)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == f"ownership.yaml: error: no ownership.yaml in {tmp_path.resolve()}"
 
 
 def test_missing_root_is_a_usage_error(tmp_path: Path) -> None:
@@ -262,6 +307,18 @@ def test_init_scaffolds_a_valid_repository(tmp_path: Path) -> None:
     (target / ".gitignore").write_text("mine\n")
     assert run("init", str(target), "--force").exit_code == 0
     assert (target / ".gitignore").read_text() == "mine\n"  # a repository's own is kept
+
+
+def test_validate_names_the_zone_of_a_city(tmp_path: Path) -> None:
+    root = example_copy(tmp_path / "ops")
+    ownership = root / "ownership.yaml"
+    ownership.write_text(ownership.read_text("utf-8").replace("Asia/Kolkata", "Asia/Bangalore", 1), encoding="utf-8")
+    result = run("validate", "--at", "2026-11-23T00:00:00Z", root=root)
+    assert result.exit_code == 1
+    [headline] = [line for line in result.stdout.splitlines() if "error" in line]
+    assert headline.endswith(
+        "error: timezone: unknown time zone 'Asia/Bangalore' (did you mean 'Asia/Kolkata', the zone of Bengaluru, India?)"
+    )
 
 
 def test_init_rejects_bad_options(tmp_path: Path) -> None:

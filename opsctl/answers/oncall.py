@@ -6,7 +6,7 @@ the table renderer and the server's ``/v1/oncall`` share.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -119,18 +119,31 @@ def answers(
 
 
 def schedule_slots(
-    org: Org, engine: Engine, start: datetime, end: datetime, *, team: str | None = None, person: str | None = None
+    org: Org,
+    engine: Engine,
+    start: datetime,
+    end: datetime,
+    *,
+    team: str | None = None,
+    person: str | None = None,
+    whole_shifts: bool = False,
 ) -> list[Slot]:
     """The slots of the chosen rotations in ``[start, end)``, in time order.
 
-    Slots are whole, not clipped to the window. With ``person``, only the slots where
-    that person is primary or secondary.
+    Slots are whole, not clipped to the window; with ``whole_shifts``, every slot of each
+    shift the window touches (a calendar's events are whole shifts whatever the window).
+    With ``person``, only the slots where that person is primary or secondary.
     """
     if person is not None and person not in org.people:
         raise UsageError(f"unknown person {person!r}{did_you_mean(person, org.people)}")
     slots: list[Slot] = []
     for rotation_id in pick_rotations(org, team):
-        for slot in engine.slots(rotation_id, start, end, clip=False):
+        lo, hi = start, end
+        if whole_shifts:
+            grid = engine.grid(rotation_id)
+            lo = grid.boundary(max(0, grid.index_at(start)))
+            hi = max(end, grid.boundary(max(0, grid.index_at(end - timedelta(microseconds=1))) + 1))
+        for slot in engine.slots(rotation_id, lo, hi, clip=False):
             if person is None or person in (slot.primary, slot.secondary):
                 slots.append(slot)
     slots.sort(key=lambda s: (s.start, s.rotation))
@@ -211,8 +224,6 @@ def compiled_rotations(org: Org, engine: Engine, now: datetime, days: int) -> li
     """Per rotation, every answer from ``now`` for ``days``: ``[start, end, row]`` with UTC
     timestamps, where ``row`` is :func:`rotation_answer`'s row without ``at``. The fast
     path (:mod:`opsctl.cli.answer_cache`) answers from these without loading the org."""
-    from datetime import timedelta
-
     end = now + timedelta(days=days)
     out = []
     for rotation in org.rotations.values():

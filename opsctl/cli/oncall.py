@@ -60,7 +60,8 @@ def schedule_command(
 ) -> None:
     """The resolved shifts in a window: swaps, reduced duty and overrides applied.
 
-    --format ics writes an iCalendar feed (one event per shift, stable UIDs) to subscribe to.
+    --format ics writes an iCalendar feed to subscribe to: one event per shift and role,
+    whole, with reduced duty inside it described, and stable UIDs.
     """
     from datetime import timedelta
 
@@ -76,7 +77,7 @@ def schedule_command(
     if window_end <= window_start:
         raise UsageError("--to must be after --from")
     org = rt.org()
-    slots = schedule_slots(org, rt.engine(org), window_start, window_end, team=team, person=person)
+    slots = schedule_slots(org, rt.engine(org), window_start, window_end, team=team, person=person, whole_shifts=fmt == "ics")
     if fmt == "json":
         emit_json(schedule_json(org, slots))
     elif fmt == "ics":

@@ -322,6 +322,18 @@ def test_validate_names_the_zone_of_a_city(tmp_path: Path) -> None:
     )
 
 
+def test_init_names_everything_after_the_team_given(tmp_path: Path) -> None:
+    target = tmp_path / "ops"
+    assert run("init", str(target), "--team", "analytics").exit_code == 0
+    texts = "".join(p.read_text("utf-8") for p in target.rglob("*") if p.is_file() and "schemas" not in p.parts)
+    assert "Data Engineering" not in texts and "data-eng" not in texts
+    ownership = (target / "ownership.yaml").read_text("utf-8")
+    assert 'org_name: "Analytics"' in ownership and 'name: "Analytics"' in ownership
+    assert 'name: "Analytics on-call"' in (target / "rotations" / "analytics-oncall.yaml").read_text("utf-8")
+    assert 'name: "Analytics pipelines"' in (target / "service_catalog" / "analytics.yaml").read_text("utf-8")
+    assert run("validate", root=target).exit_code == 0
+
+
 def test_init_rejects_bad_options(tmp_path: Path) -> None:
     result = run("init", str(tmp_path / "x"), "--timezone", "Europe/Berln")
     assert result.exit_code == 2

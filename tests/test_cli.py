@@ -351,6 +351,18 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
         assert f"opsctl {name}" in readme, f"README does not mention `opsctl {name}`"
 
 
+def test_the_docs_stand_alone() -> None:
+    """Users have the repository, not the product's spec: nothing may send them to it."""
+    texts = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+    texts += [*sorted((REPO_ROOT / "rotations").glob("*.yaml")), REPO_ROOT / "ownership.yaml"]
+    for path in texts:
+        text = path.read_text("utf-8")
+        assert "SPEC" not in text and "of the spec" not in text, path
+    readme = (REPO_ROOT / "README.md").read_text("utf-8")
+    for page in ("docs/schedule.md", "docs/escalation.md"):
+        assert f"]({page}" in readme and (REPO_ROOT / page).is_file()
+
+
 def test_ci_runs_the_readmes_test_command() -> None:
     readme = (REPO_ROOT / "README.md").read_text("utf-8")
     install_and_run, test = readme.split("```sh\n", 1)[1].split("\n```", 1)[0].splitlines()

@@ -83,7 +83,7 @@ class OnCall:
 
 @dataclass(frozen=True)
 class EscalationRow:
-    """One step of a pipeline's escalation chain (SPEC §6), as it stands at the time of rendering."""
+    """One step of a pipeline's escalation chain (docs/escalation.md), as it stands at the time of rendering."""
 
     role: str
     """In words, e.g. `pipeline primary owner`."""

@@ -1,4 +1,4 @@
-"""When people are unavailable (SPEC §4.2): time off and public holidays.
+"""When people are unavailable (docs/schedule.md#who-is-unavailable): time off and public holidays.
 
 Dates are whole local days in the person's own time zone and a date range includes both
 ends; datetimes without an offset are in the person's time zone. Public holidays come

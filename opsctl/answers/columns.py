@@ -15,19 +15,18 @@ Standard library only, and not even ``typing`` at run time: the whoisoncall answ
 
 from __future__ import annotations
 
-import re
-
 TYPE_CHECKING = False  # `typing` costs milliseconds the answer cache does not have
 if TYPE_CHECKING:
+    import re
     from collections.abc import Mapping, Sequence
     from typing import TextIO
 
 GAP = "  "
 """Between two plain columns."""
 
-_WORD = re.compile(r"\S+")
-_CHUNK = re.compile(r"[^\W\d]-(?=[^\W\d])")
-"""Where a word may break after a hyphen: between letters (``data-eng``, not ``2026-12-07``)."""
+_CHUNK: list[re.Pattern[str]] = []
+"""Where a word may break after a hyphen: between letters (``data-eng``, not ``2026-12-07``);
+compiled on first use, as most tables never need it."""
 
 
 class Table:
@@ -70,8 +69,14 @@ def output_width(environ: Mapping[str, str], stream: TextIO) -> int | None:
 
 def _pieces(word: str) -> list[str]:
     """A word cut after each hyphen between letters: the places a too-long word may break."""
+    if "-" not in word:
+        return [word]
+    if not _CHUNK:
+        import re
+
+        _CHUNK.append(re.compile(r"[^\W\d]-(?=[^\W\d])"))
     out, start = [], 0
-    for match in _CHUNK.finditer(word):
+    for match in _CHUNK[0].finditer(word):
         out.append(word[start : match.end()])
         start = match.end()
     out.append(word[start:])
@@ -84,7 +89,7 @@ def wrap(text: str, width: int) -> list[str]:
     lines: list[str] = []
     for paragraph in text.split("\n"):
         line = ""
-        for word in _WORD.findall(paragraph):
+        for word in paragraph.split():
             if len(line) + 1 + len(word) <= width and line:
                 line += " " + word
                 continue
@@ -115,7 +120,7 @@ def wrap(text: str, width: int) -> list[str]:
 def _longest(cells: Sequence[str], split: bool) -> int:
     longest = 0
     for cell in cells:
-        for word in _WORD.findall(cell):
+        for word in cell.split():
             size = max(len(p) for p in _pieces(word)) if split else len(word)
             longest = max(longest, size)
     return longest

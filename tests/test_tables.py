@@ -48,6 +48,10 @@ def test_tables_fit_columns(args: list[str], fmt: str, monkeypatch: pytest.Monke
     widths = [len(line) for line in result.stdout.splitlines()]
     assert max(widths) <= 80, result.stdout
     assert bool(BOX.search(result.stdout)) is (fmt == "table")
+    # at 80 columns every word stays whole: no "Engineerin│g"
+    words = {"whoisoncall": ["Raghunathan", "Yıldız"], "schedule": ["Raghunathan", "Hoffmann"], "fairness": ["Received"]}
+    for word in words[args[0]]:
+        assert word.casefold() in result.stdout.casefold(), (word, result.stdout)
 
 
 def test_piped_without_columns_keeps_each_row_on_one_line(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -126,6 +126,11 @@ def _longest(cells: Sequence[str], split: bool) -> int:
     return longest
 
 
+def narrowest(table: Table) -> int:
+    """The least width of all columns together with every word whole."""
+    return sum(_longest([table.headers[i], *(row[i] for row in table.rows)], split=False) for i in range(len(table.headers)))
+
+
 def layout(table: Table, budget: int | None) -> list[int]:
     """Column widths whose sum fits ``budget`` (None: no limit).
 

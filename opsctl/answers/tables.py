@@ -11,7 +11,7 @@ Nothing but the standard library is imported at module level.
 
 from __future__ import annotations
 
-from opsctl.answers.columns import Table, cell_lines, layout, render_plain
+from opsctl.answers.columns import Table, cell_lines, layout, narrowest, render_plain
 
 TYPE_CHECKING = False  # `typing` costs milliseconds the answer cache does not have
 if TYPE_CHECKING:
@@ -123,10 +123,17 @@ def render(tables: Sequence[Table], *, boxed: bool, color: bool, width: int | No
     console = Console(file=buffer, width=console_width, force_terminal=color, no_color=not color, highlight=False)
     for table in tables:
         count = len(table.headers)
-        # a box takes a rule between columns and at both edges, and a space each side of a cell
-        widths = layout(table, max(console_width - (3 * count + 1), count))
+        # The full box takes a rule between columns and at both edges and a space each side of
+        # a cell; where that would break words, the rules between columns go, then the edges.
+        styles = (
+            (3 * count + 1, {"box": box.HEAVY_HEAD, "padding": (0, 1)}),
+            (3 * count - 3, {"box": box.MINIMAL_HEAVY_HEAD, "show_edge": False, "pad_edge": False, "padding": (0, 1)}),
+            (2 * count - 2, {"box": box.SIMPLE_HEAD, "show_edge": False, "pad_edge": False, "padding": (0, 1, 0, 0)}),
+        )
+        overhead, style = next(((o, s) for o, s in styles if narrowest(table) <= console_width - o), styles[-1])
+        widths = layout(table, max(console_width - overhead, count))
         header, rows = cell_lines(table, widths)
-        drawn = RichTable(title=table.title or None, title_justify="left", box=box.HEAVY_HEAD, padding=(0, 1))
+        drawn = RichTable(title=table.title or None, title_justify="left", **style)
         for index, (lines, size) in enumerate(zip(header, widths, strict=True)):
             drawn.add_column(
                 Text("\n".join(lines)),

@@ -125,15 +125,22 @@ def render(tables: Sequence[Table], *, boxed: bool, color: bool, width: int | No
         count = len(table.headers)
         # The full box takes a rule between columns and at both edges and a space each side of
         # a cell; where that would break words, the rules between columns go, then the edges.
-        styles = (
-            (3 * count + 1, {"box": box.HEAVY_HEAD, "padding": (0, 1)}),
-            (3 * count - 3, {"box": box.MINIMAL_HEAVY_HEAD, "show_edge": False, "pad_edge": False, "padding": (0, 1)}),
-            (2 * count - 2, {"box": box.SIMPLE_HEAD, "show_edge": False, "pad_edge": False, "padding": (0, 1, 0, 0)}),
-        )
-        overhead, style = next(((o, s) for o, s in styles if narrowest(table) <= console_width - o), styles[-1])
+        styles: list[tuple[int, box.Box, bool, tuple[int, int, int, int]]] = [
+            (3 * count + 1, box.HEAVY_HEAD, True, (0, 1, 0, 1)),
+            (3 * count - 3, box.MINIMAL_HEAVY_HEAD, False, (0, 1, 0, 1)),
+            (2 * count - 2, box.SIMPLE_HEAD, False, (0, 1, 0, 0)),
+        ]
+        overhead, lines_of, edge, padding = next((s for s in styles if narrowest(table) <= console_width - s[0]), styles[-1])
         widths = layout(table, max(console_width - overhead, count))
         header, rows = cell_lines(table, widths)
-        drawn = RichTable(title=table.title or None, title_justify="left", **style)
+        drawn = RichTable(
+            title=table.title or None,
+            title_justify="left",
+            box=lines_of,
+            show_edge=edge,
+            pad_edge=edge,
+            padding=padding,
+        )
         for index, (lines, size) in enumerate(zip(header, widths, strict=True)):
             drawn.add_column(
                 Text("\n".join(lines)),

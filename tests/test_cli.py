@@ -9,7 +9,7 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from tests.support import REPO_ROOT, run, write_tree
+from tests.support import REPO_ROOT, copy_example, run, write_tree
 
 
 def test_validate_example_org_is_clean() -> None:
@@ -124,17 +124,6 @@ def test_usage_errors_are_one_line_and_exit_2(args: list[str], message: str) -> 
     assert result.stdout == ""
 
 
-def example_copy(root: Path) -> Path:
-    """The example org's files (not the code) in ``root``."""
-    import shutil
-
-    root.mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "ownership.yaml", root)
-    for folder in ("rotations", "service_catalog", "runbooks"):
-        shutil.copytree(REPO_ROOT / folder, root / folder)
-    return root
-
-
 @pytest.mark.parametrize(
     ("content", "error"),
     [
@@ -146,7 +135,7 @@ def example_copy(root: Path) -> Path:
     ids=["unknown top-level key", "empty", "binary", "missing"],
 )
 def test_a_broken_ownership_file_is_reported_without_echoes(content: str | bytes | None, error: str, tmp_path: Path) -> None:
-    root = example_copy(tmp_path / "ops")
+    root = copy_example(tmp_path / "ops")
     target = root / "ownership.yaml"
     if content is None:
         target.unlink()
@@ -311,7 +300,7 @@ def test_init_scaffolds_a_valid_repository(tmp_path: Path) -> None:
 
 
 def test_validate_names_the_zone_of_a_city(tmp_path: Path) -> None:
-    root = example_copy(tmp_path / "ops")
+    root = copy_example(tmp_path / "ops")
     ownership = root / "ownership.yaml"
     ownership.write_text(ownership.read_text("utf-8").replace("Asia/Kolkata", "Asia/Bangalore", 1), encoding="utf-8")
     result = run("validate", "--at", "2026-11-23T00:00:00Z", root=root)

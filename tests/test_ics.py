@@ -69,21 +69,9 @@ def test_one_event_per_shift_and_role_whole() -> None:
 
 
 def test_reduced_duty_is_described_inside_the_event() -> None:
-    calendar = icalendar.Calendar.from_ical(
-        run(
-            "schedule",
-            "--team",
-            "infra-data-eng",
-            "--from",
-            "2026-12-28T12:00+01:00",
-            "--weeks",
-            "1",
-            "--format",
-            "ics",
-            root=REPO_ROOT,
-        ).stdout_bytes
-    )
-    [event] = [e for e in calendar.walk("VEVENT") if e["DTSTART"].dt <= datetime(2027, 1, 1, 12, tzinfo=BERLIN) < e["DTEND"].dt]
+    calendar = icalendar.Calendar.from_ical(feed("--team", "infra-data-eng", "--from", "2026-12-28T12:00+01:00", "--weeks", "1"))
+    new_year = datetime(2027, 1, 1, 12, tzinfo=BERLIN)
+    [event] = [e for e in calendar.walk("VEVENT") if e["DTSTART"].dt <= new_year < e["DTEND"].dt]
     assert str(event["SUMMARY"]).endswith("(reduced duty in part)")
     assert "2027-01-01 00:00 to Sat 2027-01-02 00:00: ie1 away (holiday): secondary first" in str(event["DESCRIPTION"])
 

@@ -10,6 +10,9 @@ import click
 from opsctl.cli.runtime import Runtime, emit_json, runtime, stdout_is_tty
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from opsctl.engine.schedule.resolve import Engine
     from opsctl.health.report import Report
     from opsctl.model import Org
 
@@ -39,14 +42,13 @@ def report_window(rt: Runtime, start: str | None, end: str | None, weeks: int | 
     return window_start, window_end
 
 
-def build_health(rt: Runtime, org: Org, db: str | None, start: datetime, end: datetime, team: str | None) -> Report:
-    """Read the router's records of the period and report on them."""
-    from opsctl.cli.router import db_path
+def build_health(rt: Runtime, org: Org, engine: Engine, db: Path, start: datetime, end: datetime, team: str | None) -> Report:
+    """Read the router's records of the period from ``db`` and report on them."""
     from opsctl.health.report import health_report
     from opsctl.router.history import read_records
 
-    records = read_records(db_path(db), start, end)
-    return health_report(records, org, rt.engine(org), start, end, now=rt.now, zone=rt.zone, team=team)
+    records = read_records(db, start, end)
+    return health_report(records, org, engine, start, end, now=rt.now, zone=rt.zone, team=team)
 
 
 def output_width(rt: Runtime) -> int | None:
@@ -84,7 +86,9 @@ def report_command(team: str | None, start: str | None, end: str | None, weeks: 
     rt = runtime()
     window_start, window_end = report_window(rt, start, end, weeks)
     org = rt.org()
-    report = build_health(rt, org, db, window_start, window_end, team)
+    from opsctl.cli.router import db_path
+
+    report = build_health(rt, org, rt.engine(org), db_path(db), window_start, window_end, team)
     if fmt == "json":
         from opsctl.health.export import report_json
 

@@ -2,29 +2,55 @@
 
 from __future__ import annotations
 
+import textwrap
 from datetime import timedelta
 
 from opsctl.health.columns import Column, render_columns
-from opsctl.health.report import PersonRow, Report, Resolution, Tally
+from opsctl.health.report import FailureRow, PersonRow, Report, Resolution, Tally
 from opsctl.model.spelling import format_duration
 
 TALLY_COLUMNS = (
     Column("Failures"),
-    Column("Held"),
+    Column("Held", drop=5),
     Column("Pages"),
     Column("Off-hours"),
-    Column("Night"),
-    Column("Weekend"),
-    Column("Holiday"),
-    Column("Repeats"),
-    Column("Grouped"),
+    Column("Night", drop=6),
+    Column("Weekend", drop=7),
+    Column("Holiday", drop=8),
+    Column("Repeats", drop=3),
+    Column("Grouped", drop=9),
 )
-PIPELINE_COLUMNS = (Column("Pipeline", "left", shrink=True), Column("Team", "left"), Column("Tier", "left"))
-RESOLUTION_COLUMNS = (Column("MTTR"), Column("In goal"), Column("Open"))
+PIPELINE_COLUMNS = (Column("Pipeline", "left", shrink=True), Column("Team", "left", drop=1), Column("Tier", "left", drop=2))
+RESOLUTION_COLUMNS = (Column("MTTR"), Column("In goal", drop=4), Column("Open"))
+FAILURE_COLUMNS = (
+    Column("Pipeline", "left"),
+    Column("Failures"),
+    Column("Repeats", drop=3),
+    Column("Grouped", drop=9),
+    Column("Pages"),
+    Column("MTTR"),
+    Column("Open", drop=2),
+    Column("Summary", "left", shrink=True),
+)
+PERSON_COLUMNS = (
+    Column("Person", "left", shrink=True),
+    Column("Pages"),
+    Column("Owner", drop=4),
+    Column("On-call", drop=3),
+    Column("Lead", drop=9),
+    Column("Off-hours"),
+    Column("Night", drop=6),
+    Column("Weekend", drop=7),
+    Column("Holiday", drop=8),
+    Column("On-call h"),
+    Column("Pages/wk on call", drop=5),
+    Column("Flags", "left", shrink=True),
+)
 LEGEND = (
-    "Held: posted to Slack for the morning, not paged. Off-hours, Night (22:00-07:00), Weekend and Holiday count pages,\n"
-    "each in the paged person's own time zone, working days and public holidays. MTTR: mean time to resolve the\n"
-    "failures that paged ({goal}: within the goal of {goal_words}, {over}: over it); In goal: resolved within it.\n"
+    "Held: posted to Slack for the morning, not paged. Off-hours, Night (22:00-07:00), Weekend and Holiday count pages, "
+    "each in the paged person's own time zone, working days and public holidays. MTTR: mean time to resolve the "
+    "failures that paged (✓ within the goal of {goal}, ✗ over it); In goal: resolved within it. "
+    "Pages/wk on call: pages as the on-call per week on call."
 )
 
 
@@ -78,8 +104,8 @@ def summary_lines(report: Report) -> list[str]:
 
 
 def render_text(report: Report, *, width: int | None, bold: bool = False) -> str:
-    """The report as text for a terminal or a pipe, each table fitted to ``width`` (None: no limit)."""
-    parts = ["\n".join(summary_lines(report)) + "\n"]
+    """The report as text for a terminal or a pipe, fitted to ``width`` (None: no limit)."""
+    parts = [_wrap(summary_lines(report), width)]
 
     def table(title: str, columns: tuple[Column, ...], rows: list[list[str]]) -> None:
         parts.append(f"\n{title}\n" + render_columns(columns, rows, width=width, bold=bold))
@@ -94,59 +120,37 @@ def render_text(report: Report, *, width: int | None, bold: bool = False) -> str
             "Noisiest pipelines",
             (*PIPELINE_COLUMNS, *TALLY_COLUMNS, *RESOLUTION_COLUMNS),
             [
-                [row.pipeline or row.name, row.team, row.tier or "—", *_tally(row.tally), *_resolution(row.resolution)]
+                [row.pipeline or "(unmatched)", row.team, row.tier or "—", *_tally(row.tally), *_resolution(row.resolution)]
                 for row in report.pipelines
             ],
         )
     if report.failures:
-        table(
-            "Noisiest failures",
-            (
-                Column("Pipeline", "left"),
-                Column("Failures"),
-                Column("Repeats"),
-                Column("Grouped"),
-                Column("Pages"),
-                Column("MTTR"),
-                Column("Open"),
-                Column("Summary", "left", shrink=True),
-            ),
-            [
-                [
-                    row.pipeline or f"({row.team})",
-                    str(row.tally.alerts),
-                    str(row.tally.repeats),
-                    str(row.tally.grouped),
-                    str(row.tally.pages),
-                    duration(row.resolution.mean),
-                    str(row.resolution.open),
-                    row.summary,
-                ]
-                for row in report.failures
-            ],
-        )
+        table("Noisiest failures", FAILURE_COLUMNS, [_failure(row) for row in report.failures])
     if report.people:
-        table(
-            "People: pages beside on-call hours (hours as in opsctl fairness)",
-            (
-                Column("Person", "left", shrink=True),
-                Column("Pages"),
-                Column("Owner"),
-                Column("On-call"),
-                Column("Lead"),
-                Column("Off-hours"),
-                Column("Night"),
-                Column("Weekend"),
-                Column("Holiday"),
-                Column("On-call h"),
-                Column("Pages/wk on call"),
-                Column("Flags", "left", shrink=True),
-            ),
-            [_person(row) for row in report.people],
-        )
+        title = "People: pages beside on-call hours (hours as in opsctl fairness)"
+        table(title, PERSON_COLUMNS, [_person(row) for row in report.people])
     if not report.empty:
-        parts.append("\n" + LEGEND.format(goal="✓", over="✗", goal_words=duration(report.goal)))
+        parts.append("\n" + _wrap([LEGEND.format(goal=duration(report.goal))], width))
     return "".join(parts)
+
+
+def _wrap(paragraphs: list[str], width: int | None) -> str:
+    if width is None:
+        return "".join(f"{text}\n" for text in paragraphs)
+    return "".join(textwrap.fill(text, width, break_on_hyphens=False) + "\n" for text in paragraphs)
+
+
+def _failure(row: FailureRow) -> list[str]:
+    return [
+        row.pipeline or f"({row.team})",
+        str(row.tally.alerts),
+        str(row.tally.repeats),
+        str(row.tally.grouped),
+        str(row.tally.pages),
+        duration(row.resolution.mean),
+        str(row.resolution.open),
+        row.summary,
+    ]
 
 
 def _person(row: PersonRow) -> list[str]:

@@ -3,7 +3,8 @@
 One :class:`~opsctl.health.records.AlertRecord` per failure occurrence: a firing alert
 that found its failure closed opens one; firing alerts while it is open (and a source's
 resent duplicates) are its repeats; the resolve that finds it open closes it, and a
-resolve that finds nothing open is no record at all. This is how the outbox itself
+resolve that finds nothing open is no record at all. A failure held in Slack for the
+morning whose repeat comes in working hours pages then, and its record says so. This is how the outbox itself
 decides (see :func:`opsctl.router.plan.plan`), replayed from the stored alerts.
 
 Times are the routing instants the decisions were made at (``decision.at``), so that a
@@ -66,6 +67,10 @@ def records_between(conn: sqlite3.Connection, start: datetime, end: datetime) ->
                 current = _Open(_record(row, at), repeats=row[7])
             else:
                 current.repeats += 1 + row[7]
+                if not current.record.paged and row[9]:
+                    # held for the morning, then a repeat in working hours paged: the failure paged then
+                    pages = _record(row, at).pages
+                    current.record = replace(current.record, paged=True, pages=pages, urgency=str(row[11] or "high"))
         elif current is not None:
             current.resolved_at = at
             found.append(current.finish())

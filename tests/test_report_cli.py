@@ -223,7 +223,7 @@ exp              1        1        0      1      —     1  Airflow DAG exp: tas
 (t)              1        0        0      1    30m     0  warehouse disk full
 exp2             1        0        0      0      —     0  Airflow DAG exp2: task load failed (run r…
 
-People: pages beside on-call hours (hours as in opsctl fairness)
+People: pages and on-call hours (from fairness)
 Person          Pages  Owner  On-call  Off-hours  Night  Weekend  On-call h  Pages/wk on call  Flags
 Ana Berg (ana)      2      1        1          1      1        1        328               0.5
 Bo Reyes (bo)       2      1        1          0      0        0        328               0.5

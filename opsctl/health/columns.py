@@ -8,6 +8,7 @@ are left out; then the free-text columns shrink down to :data:`NARROWEST`.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -44,7 +45,8 @@ def render_columns(columns: Sequence[Column], rows: Sequence[Sequence[str]], *, 
     for row in rows:
         lines.append(GAP.join(_cell(row[i], widths[i], columns[i].align) for i in kept).rstrip())
     if left_out:
-        lines.append(f"(left out to fit {width} columns: {', '.join(left_out)})")
+        note = f"(left out to fit {width} columns: {', '.join(left_out)})"
+        lines.extend(textwrap.wrap(note, width) if width else [note])
     return "".join(f"{line}\n" for line in lines)
 
 

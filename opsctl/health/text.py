@@ -127,7 +127,7 @@ def render_text(report: Report, *, width: int | None, bold: bool = False) -> str
     if report.failures:
         table("Noisiest failures", FAILURE_COLUMNS, [_failure(row) for row in report.failures])
     if report.people:
-        title = "People: pages beside on-call hours (hours as in opsctl fairness)"
+        title = "People: pages and on-call hours (from fairness)"
         table(title, PERSON_COLUMNS, [_person(row) for row in report.people])
     if not report.empty:
         parts.append("\n" + _wrap([LEGEND.format(goal=duration(report.goal))], width))

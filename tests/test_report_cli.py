@@ -83,6 +83,7 @@ def _route(router: Router, clock: list[datetime]) -> None:
     # Saturday 02:30 in Berlin: both owners are off, so Ana is paged as the on-call; 4 h to resolve
     at("2026-03-07T01:30Z", "airflow", _fail("crit", "r3"))
     at("2026-03-07T05:30Z", "airflow", _ok("crit", "r3"))
+    at("2026-03-07T05:40Z", "airflow", _ok("crit", "r3-again"))  # nothing open: resolves nothing
     # Sunday: an experiment waits in Slack; its repeat on Monday 09:30 in Chicago (daylight
     # saving time since Sunday: 08:30 in standard time) pages Bo; still open
     at("2026-03-08T08:30Z", "airflow", _fail("exp", "r1"))
@@ -271,6 +272,12 @@ def test_a_team_and_errors(routed: Routed) -> None:
         f"opsctl: no alert database at {missing}: opsctl serve creates it (--db or OPSCTL_ROUTER_DB point at another)\n",
     )
     assert not missing.exists()
+    result = run("runbooks", "render", "--out", str(routed.root / "site"), "--alerts-db", str(missing), root=routed.root)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"opsctl: no alert database at {missing}: opsctl serve creates it (--alerts-db or OPSCTL_ROUTER_DB point at another)\n",
+    )
+    assert not (routed.root / "site").exists()
 
 
 def test_the_site_gets_a_health_page_with_charts(routed: Routed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -42,12 +42,14 @@ def report_window(rt: Runtime, start: str | None, end: str | None, weeks: int | 
     return window_start, window_end
 
 
-def build_health(rt: Runtime, org: Org, engine: Engine, db: Path, start: datetime, end: datetime, team: str | None) -> Report:
-    """Read the router's records of the period from ``db`` and report on them."""
+def build_health(
+    rt: Runtime, org: Org, engine: Engine, db: Path, start: datetime, end: datetime, team: str | None, *, option: str = "--db"
+) -> Report:
+    """Read the router's records of the period from ``db`` (given by ``option``) and report on them."""
     from opsctl.health.report import health_report
     from opsctl.router.history import read_records
 
-    records = read_records(db, start, end)
+    records = read_records(db, start, end, option=option)
     return health_report(records, org, engine, start, end, now=rt.now, zone=rt.zone, team=team)
 
 

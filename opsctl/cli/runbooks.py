@@ -80,7 +80,8 @@ def render_command(out: str | None, fmt: str, at: str | None, no_git: bool, aler
         from opsctl.cli.report import build_health
         from opsctl.runbooks.health import health_page
 
-        report = build_health(rt, org, engine, health_db, instant - timedelta(weeks=health_weeks), instant, None)
+        period = (instant - timedelta(weeks=health_weeks), instant)
+        report = build_health(rt, org, engine, health_db, *period, None, option="--alerts-db")
         site = replace(site, health=health_page(report, charts=fmt == "html"))
     rendered = render_site(site, fmt, read_templates(files), bytecode_cache=bytecode_cache(fmt, rt.cache))
     target = Path(out) if out is not None else rt.root / DEFAULT_OUT[fmt]

@@ -16,9 +16,8 @@ router does not see: a record's pages are that first person, at the routing inst
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -26,88 +25,104 @@ from opsctl.errors import UsageError
 from opsctl.health.records import AlertRecord, Page
 from opsctl.router.outbox import connect
 
-_ROWS = """
-WITH alerts_at AS (
-    SELECT id, dedup_key, status, CAST(strftime('%s', json_extract(decision, '$.at')) AS INTEGER) AS at_epoch
-    FROM alerts
-)
-SELECT a.id, a.source, a.status, a.summary, a.pipeline, a.team, a.dedup_key, a.duplicates,
-       json_extract(a.decision, '$.at'), json_extract(a.decision, '$.page_now'), json_extract(a.decision, '$.tier'),
-       json_extract(a.decision, '$.urgency'), json_extract(a.alert, '$.severity'), json_extract(a.decision, '$.chain')
-FROM alerts a
-WHERE a.dedup_key IN (SELECT dedup_key FROM alerts_at WHERE status = 'firing' AND at_epoch >= ? AND at_epoch < ?)
-ORDER BY a.dedup_key, a.id
+_HISTORY = """
+SELECT id, status, dedup_key, duplicates, json_extract(decision, '$.at'), json_extract(decision, '$.page_now')
+FROM alerts ORDER BY id
 """
+"""Pass one: every alert's place in its failure's history, in the order they were accepted."""
+
+_DETAILS = """
+SELECT id, source, summary, pipeline, team, dedup_key,
+       json_extract(decision, '$.tier', '$.urgency', '$.chain'), json_extract(alert, '$.severity')
+FROM alerts WHERE id IN ({marks})
+"""
+"""Pass two: what a record shows, for the alerts that open records or page them."""
+
+_CHUNK = 500
 
 
 @dataclass
-class _Open:
-    record: AlertRecord
-    repeats: int = 0
+class _Occurrence:
+    opened: int
+    """The id of the alert that opened it."""
+    at: datetime
+    paged: bool
+    repeats: int
+    paging: int | None = None
+    """The id of the alert that paged, when a repeat did (the failure was held until then)."""
+    paging_at: datetime | None = None
     resolved_at: datetime | None = None
-
-    def finish(self) -> AlertRecord:
-        return replace(self.record, repeats=self.repeats, resolved_at=self.resolved_at)
 
 
 def records_between(conn: sqlite3.Connection, start: datetime, end: datetime) -> list[AlertRecord]:
     """The records of the failures whose first alert was routed in ``[start, end)``, in time order."""
-    rows = conn.execute(_ROWS, (math.ceil(start.timestamp()), math.ceil(end.timestamp()))).fetchall()
-    found: list[AlertRecord] = []
-    current: _Open | None = None
-    current_key: str | None = None
-    for row in rows:
-        key, status, at = row[6], row[2], datetime.fromisoformat(row[8])
-        if key != current_key:
-            if current is not None:
-                found.append(current.finish())
-            current, current_key = None, key
+    found: list[_Occurrence] = []
+    open_now: dict[str, _Occurrence] = {}
+    for alert_id, status, key, duplicates, at_text, page_now in conn.execute(_HISTORY):
+        current = open_now.get(key)
         if status == "firing":
             if current is None:
-                current = _Open(_record(row, at), repeats=row[7])
+                current = open_now[key] = _Occurrence(alert_id, datetime.fromisoformat(at_text), bool(page_now), duplicates)
+                found.append(current)
             else:
-                current.repeats += 1 + row[7]
-                if not current.record.paged and row[9]:
+                current.repeats += 1 + duplicates
+                if page_now and not current.paged:
                     # held for the morning, then a repeat in working hours paged: the failure paged then
-                    pages = _record(row, at).pages
-                    current.record = replace(current.record, paged=True, pages=pages, urgency=str(row[11] or "high"))
+                    current.paged, current.paging, current.paging_at = True, alert_id, datetime.fromisoformat(at_text)
         elif current is not None:
-            current.resolved_at = at
-            found.append(current.finish())
-            current = None
-    if current is not None:
-        found.append(current.finish())
-    return sorted((r for r in found if start <= r.received_at < end), key=lambda r: (r.received_at, r.key))
+            current.resolved_at = datetime.fromisoformat(at_text)
+            del open_now[key]
+    kept = [o for o in found if start <= o.at < end]
+    details = _details(conn, [i for o in kept for i in (o.opened, o.paging) if i is not None])
+    records = [_record(o, details) for o in kept]
+    return sorted(records, key=lambda r: (r.received_at, r.key))
 
 
-def _record(row: tuple[object, ...], at: datetime) -> AlertRecord:
-    page_now = bool(row[9])
+def _details(conn: sqlite3.Connection, ids: list[int]) -> dict[int, tuple[object, ...]]:
+    out: dict[int, tuple[object, ...]] = {}
+    for first in range(0, len(ids), _CHUNK):
+        chunk = ids[first : first + _CHUNK]
+        for row in conn.execute(_DETAILS.format(marks=",".join("?" * len(chunk))), chunk):
+            out[row[0]] = row
+    return out
+
+
+def _first_paged(chain: list[dict[str, object]] | None, at: datetime) -> tuple[Page, ...]:
+    first = next((step for step in chain or () if step.get("paged") and step.get("person")), None)
+    return () if first is None else (Page(str(first["person"]), at, str(first.get("role") or "")),)
+
+
+def _record(occurrence: _Occurrence, details: dict[int, tuple[object, ...]]) -> AlertRecord:
+    row = details[occurrence.opened]
+    tier, urgency, chain = json.loads(str(row[6]))
     pages: tuple[Page, ...] = ()
-    if page_now:
-        chain = json.loads(str(row[13] or "[]"))
-        first = next((step for step in chain if step.get("paged") and step.get("person")), None)
-        if first is not None:
-            pages = (Page(str(first["person"]), at, str(first.get("role") or "")),)
+    if occurrence.paging is not None and occurrence.paging_at is not None:
+        _tier, urgency, chain = json.loads(str(details[occurrence.paging][6]))
+        pages = _first_paged(chain, occurrence.paging_at)
+    elif occurrence.paged:
+        pages = _first_paged(chain, occurrence.at)
     return AlertRecord(
-        received_at=at,
-        resolved_at=None,
+        received_at=occurrence.at,
+        resolved_at=occurrence.resolved_at,
         source=str(row[1]),
-        pipeline=None if row[4] is None else str(row[4]),
-        team=str(row[5]),
-        key=str(row[6]),
-        summary=str(row[3]),
-        tier=None if row[10] is None else str(row[10]),
-        severity=None if row[12] is None else str(row[12]),
-        urgency=str(row[11] or "high"),
-        paged=page_now,
+        pipeline=None if row[3] is None else str(row[3]),
+        team=str(row[4]),
+        key=str(row[5]),
+        summary=str(row[2]),
+        tier=None if tier is None else str(tier),
+        severity=None if row[7] is None else str(row[7]),
+        urgency=str(urgency or "high"),
+        paged=occurrence.paged,
         pages=pages,
+        repeats=occurrence.repeats,
     )
 
 
-def read_records(path: Path, start: datetime, end: datetime) -> list[AlertRecord]:
-    """:func:`records_between` on the database at ``path``; :class:`UsageError` when there is none."""
+def read_records(path: Path, start: datetime, end: datetime, *, option: str = "--db") -> list[AlertRecord]:
+    """:func:`records_between` on the database at ``path``; :class:`UsageError` when there is
+    none, naming the command's ``option`` that points at another."""
     if not path.is_file():
-        raise UsageError(f"no alert database at {path}: opsctl serve creates it (--db or OPSCTL_ROUTER_DB point at another)")
+        raise UsageError(f"no alert database at {path}: opsctl serve creates it ({option} or OPSCTL_ROUTER_DB point at another)")
     conn = connect(path, durable=False)
     try:
         return records_between(conn, start, end)

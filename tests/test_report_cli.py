@@ -272,6 +272,13 @@ def test_a_team_and_errors(routed: Routed) -> None:
         f"opsctl: no alert database at {missing}: opsctl serve creates it (--db or OPSCTL_ROUTER_DB point at another)\n",
     )
     assert not missing.exists()
+    garbage = routed.root / "garbage.sqlite3"
+    garbage.write_bytes(b"not a database at all" * 100)
+    result = run("report", "--db", str(garbage), root=routed.root)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"opsctl: {garbage}: cannot open the alert database: file is not a database\n",
+    )
     result = run("runbooks", "render", "--out", str(routed.root / "site"), "--alerts-db", str(missing), root=routed.root)
     assert (result.exit_code, result.stderr) == (
         2,

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from opsctl.model import Org
 
 DEFAULT_WEEKS = 4
+FORMATS = ("auto", "table", "plain", "json")
+FORMAT_HELP = "auto: tables with a bold header on a terminal, plain aligned columns when piped; json: everything."
 DB_HELP = "Alert database [default: $OPSCTL_ROUTER_DB, else opsctl-router.sqlite3 in the repository]."
 
 
@@ -69,14 +71,7 @@ def output_width(rt: Runtime) -> int | None:
 @click.option("--to", "end", metavar="TIME", help="End of the period (default: now, or --weeks after --from).")
 @click.option("--weeks", type=click.IntRange(1, 520), help=f"Length of the period in weeks (default {DEFAULT_WEEKS}).")
 @click.option("--db", metavar="PATH", help=DB_HELP)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["auto", "table", "plain", "json"]),
-    default="auto",
-    show_default=True,
-    help="auto: a table on a terminal, plain aligned columns when piped.",
-)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True, help=FORMAT_HELP)
 def report_command(team: str | None, start: str | None, end: str | None, weeks: int | None, db: str | None, fmt: str) -> None:
     """On-call health over a period: pages per team, pipeline and person, pages outside
     working hours, at night, on weekends and public holidays, time to resolve against the

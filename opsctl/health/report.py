@@ -272,45 +272,28 @@ class _Clock:
 
 @dataclass
 class _Counter:
-    """Mutable tallies while the records are read; frozen into rows at the end."""
+    """The records of one team, pipeline or failure and the times of their pages, while they are read."""
 
-    alerts: int = 0
-    paged: int = 0
-    held: int = 0
-    pages: int = 0
-    off_hours: int = 0
-    night: int = 0
-    weekend: int = 0
-    holiday: int = 0
-    repeats: int = 0
-    grouped: int = 0
     records: list[AlertRecord] = field(default_factory=list)
+    times: list[_PageTime] = field(default_factory=list)
 
     def add(self, record: AlertRecord, times: Sequence[_PageTime]) -> None:
-        self.alerts += 1
-        self.paged += record.paged
-        self.held += not record.paged
-        self.pages += len(record.pages)
-        self.off_hours += sum(t.off_hours for t in times)
-        self.night += sum(t.night for t in times)
-        self.weekend += sum(t.weekend for t in times)
-        self.holiday += sum(t.holiday for t in times)
-        self.repeats += record.repeats
-        self.grouped += record.grouped
         self.records.append(record)
+        self.times.extend(times)
 
     def tally(self) -> Tally:
+        records, times = self.records, self.times
         return Tally(
-            self.alerts,
-            self.paged,
-            self.held,
-            self.pages,
-            self.off_hours,
-            self.night,
-            self.weekend,
-            self.holiday,
-            self.repeats,
-            self.grouped,
+            alerts=len(records),
+            paged=sum(r.paged for r in records),
+            held=sum(not r.paged for r in records),
+            pages=len(times),
+            off_hours=sum(t.off_hours for t in times),
+            night=sum(t.night for t in times),
+            weekend=sum(t.weekend for t in times),
+            holiday=sum(t.holiday for t in times),
+            repeats=sum(r.repeats for r in records),
+            grouped=sum(r.grouped for r in records),
         )
 
 
@@ -388,7 +371,7 @@ def build_report(
     teams: dict[str, _Counter] = {t: _Counter() for t in org.teams if team is None or t == team}
     pipelines: dict[tuple[str | None, str], _Counter] = {}
     failures: dict[str, _Counter] = {}
-    people: dict[str, _PersonCounter] = {}
+    people: dict[str, list[tuple[Page, _PageTime]]] = {}
     bucket_of = _Bucketer(start, end, zone)
     buckets: dict[date, _BucketCounter] = {day: _BucketCounter() for day in bucket_of.days}
 
@@ -402,14 +385,14 @@ def build_report(
         ):
             counter.add(record, times)
         for page, when in zip(record.pages, times, strict=True):
-            people.setdefault(page.person, _PersonCounter()).add(page, when)
+            people.setdefault(page.person, []).append((page, when))
             buckets[bucket_of(page.at)].page(when)
         buckets[bucket_of(record.received_at)].add(record)
 
     loads = _oncall_hours(oncall or {})
     for person_id, (primary, secondary, _flags) in loads.items():
         if primary + secondary > 0:
-            people.setdefault(person_id, _PersonCounter())
+            people.setdefault(person_id, [])
 
     def team_row(team_id: str, counter: _Counter) -> TeamRow:
         found = org.teams.get(team_id)
@@ -432,7 +415,7 @@ def build_report(
         for key, counter in failures.items()
     ]
     failure_rows.sort(key=lambda row: (-row.tally.noise, -row.tally.pages, row.key))
-    person_rows = [_person_row(org, person_id, counter, loads.get(person_id)) for person_id, counter in people.items()]
+    person_rows = [_person_row(org, person_id, pages, loads.get(person_id)) for person_id, pages in people.items()]
     person_rows.sort(key=lambda row: (-row.pages, -row.off_hours, -row.oncall_hours, row.person))
     scope = team_row(team, total) if team is not None else TeamRow("", "All teams", total.tally(), resolution(kept, goal, now))
     return Report(
@@ -463,28 +446,6 @@ def _pipeline_row(org: Org, pipeline_id: str | None, team_id: str, counter: _Cou
     return PipelineRow(pipeline_id, name, team_id, tier, counter.tally(), solved)
 
 
-@dataclass
-class _PersonCounter:
-    pages: int = 0
-    as_owner: int = 0
-    as_oncall: int = 0
-    as_lead: int = 0
-    off_hours: int = 0
-    night: int = 0
-    weekend: int = 0
-    holiday: int = 0
-
-    def add(self, page: Page, when: _PageTime) -> None:
-        self.pages += 1
-        self.as_owner += page.role in OWNER_ROLES
-        self.as_oncall += page.role in ONCALL_ROLES
-        self.as_lead += page.role == "lead"
-        self.off_hours += when.off_hours
-        self.night += when.night
-        self.weekend += when.weekend
-        self.holiday += when.holiday
-
-
 def _oncall_hours(oncall: Mapping[str, Sequence[Load]]) -> dict[str, tuple[float, float, tuple[str, ...]]]:
     """Person → (primary hours, secondary hours, flags) summed over the rotations of ``oncall``."""
     out: dict[str, tuple[float, float, tuple[str, ...]]] = {}
@@ -500,25 +461,25 @@ def _oncall_hours(oncall: Mapping[str, Sequence[Load]]) -> dict[str, tuple[float
 
 
 def _person_row(
-    org: Org, person_id: str, counter: _PersonCounter, hours: tuple[float, float, tuple[str, ...]] | None
+    org: Org, person_id: str, pages: list[tuple[Page, _PageTime]], hours: tuple[float, float, tuple[str, ...]] | None
 ) -> PersonRow:
     person = org.people.get(person_id)
     primary, secondary, flags = hours or (0.0, 0.0, ())
     return PersonRow(
-        person_id,
-        person.name if person else person_id,
-        person.timezone if person else "UTC",
-        counter.pages,
-        counter.as_owner,
-        counter.as_oncall,
-        counter.as_lead,
-        counter.off_hours,
-        counter.night,
-        counter.weekend,
-        counter.holiday,
-        round(primary, 2),
-        round(secondary, 2),
-        flags,
+        person=person_id,
+        name=person.name if person else person_id,
+        timezone=person.timezone if person else "UTC",
+        pages=len(pages),
+        as_owner=sum(page.role in OWNER_ROLES for page, _ in pages),
+        as_oncall=sum(page.role in ONCALL_ROLES for page, _ in pages),
+        as_lead=sum(page.role == "lead" for page, _ in pages),
+        off_hours=sum(when.off_hours for _, when in pages),
+        night=sum(when.night for _, when in pages),
+        weekend=sum(when.weekend for _, when in pages),
+        holiday=sum(when.holiday for _, when in pages),
+        primary_hours=round(primary, 2),
+        secondary_hours=round(secondary, 2),
+        flags=flags,
     )
 
 

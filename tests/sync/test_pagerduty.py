@@ -196,7 +196,10 @@ def test_a_name_taken_in_another_case_is_a_finding_and_everything_else_is_made(p
     plan = pd_plan(pd_fake)
     [finding] = [n for n in plan.notices if n.subject == "service:pipeline:aggregate_profit_investors"]
     assert finding.level == "drift"
-    assert "whatever their case" in finding.message and "opsctl:managed key=service:pipeline:aggregate_profit_investors" in finding.message
+    assert (
+        "whatever their case" in finding.message
+        and "opsctl:managed key=service:pipeline:aggregate_profit_investors" in finding.message
+    )
     assert not any(c.key == "service:pipeline:aggregate_profit_investors" for c in plan.changes)
     result = pagerduty.apply(pd_client(pd_fake), plan)
     assert result.complete and result.done == len(plan.changes)
@@ -288,7 +291,9 @@ def test_a_create_answered_500_is_not_sent_again_and_the_next_run_finishes(pd_fa
 
     pd_fake.inject(Fault(500, third_service, body='{"error": {"message": "Internal Server Error", "code": 5000}}'))
     result = pagerduty.apply(pd_client(pd_fake), pd_plan(pd_fake))
-    assert result.stopped.startswith("PagerDuty answered 500 to POST /services: Internal Server Error; while trying to create service")
+    assert result.stopped.startswith(
+        "PagerDuty answered 500 to POST /services: Internal Server Error; while trying to create service"
+    )
     made = managed_counts(pd_fake)
     assert made["services"] == 2 and made["schedules"] == 19
     plan, _ = pd_sync(pd_fake)

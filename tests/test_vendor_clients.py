@@ -96,3 +96,58 @@ def test_retry_after_parsing() -> None:
     assert retry_after_seconds("12", 1.0) == 12.0
     assert retry_after_seconds(None, 1.5) == 1.5
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", 2.0) == 2.0
+
+
+def test_without_retry_after_a_429_waits_for_ratelimit_reset(httpserver: HTTPServer) -> None:
+    """PagerDuty's REST answers say when the window resets (`ratelimit-reset`), not `Retry-After`."""
+    calls = []
+    limited = {"ratelimit-limit": "960", "ratelimit-remaining": "0", "ratelimit-reset": "37"}
+    httpserver.expect_request("/users").respond_with_handler(
+        lambda request: (
+            calls.append(1)
+            or (
+                Response("{}", status=429, headers=limited)
+                if len(calls) < 2
+                else Response('{"users": []}', content_type="application/json")
+            )
+        )
+    )
+    client = rest_client(config(httpserver))
+    slept: list[float] = []
+    client.sleep = slept.append
+    assert client.get("/users").status_code == 200
+    assert slept == [37.0]
+
+
+@pytest.mark.parametrize("bypass", [True, False])
+def test_both_clients_honour_https_proxy_and_no_proxy(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, bypass: bool
+) -> None:
+    """A proxy that does not answer: with NO_PROXY naming the host both clients go direct,
+    without it both try the proxy (slack_sdk alone would ignore NO_PROXY)."""
+    from slack_sdk.errors import SlackClientError
+
+    from opsctl.vendors.errors import VendorError, translated
+    from opsctl.vendors.slack_api import slack_client
+
+    httpserver.expect_request("/users").respond_with_json({"users": []})
+    httpserver.expect_request("/api/auth.test").respond_with_json({"ok": True, "team": "T"})
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens there
+    if bypass:
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+        monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    else:
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+    pd = rest_client(config(httpserver), max_attempts=1)
+    slack = slack_client(VendorConfig(slack_token="xoxb-t", slack_api_url=httpserver.url_for("/api/")), rate_limit_retries=0)
+    slack.retry_handlers = []
+    if bypass:
+        assert pd.get("/users").status_code == 200
+        assert slack.auth_test()["team"] == "T"
+        return
+    with pytest.raises(VendorError, match="cannot reach PagerDuty"), translated():
+        pd.get("/users")
+    with pytest.raises((VendorError, SlackClientError, OSError)), translated():
+        slack.auth_test()

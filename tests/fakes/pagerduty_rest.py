@@ -222,7 +222,7 @@ class PagerDutyFake(FakeService):
         now = self.clock.monotonic()
         wait = window.admit(now)
         oldest = window.sent[0] if window.sent else now
-        reset = max(1, round((wait if wait is not None else oldest + window.window - now)))
+        reset = max(1, round(wait if wait is not None else oldest + window.window - now))
         headers = {
             "ratelimit-limit": str(self.requests_per_minute),
             "ratelimit-remaining": str(max(0, self.requests_per_minute - len(window.sent))),

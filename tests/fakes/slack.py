@@ -287,7 +287,8 @@ class SlackFake(FakeService):
         rows = [
             {"id": c.id, "name": c.name, "topic": {"value": c.topic}, "is_member": c.is_member, "is_private": c.is_private}
             for c in self.channels.values()
-            if not c.is_im and ("private_channel" if c.is_private else "public_channel") in kinds
+            if not c.is_im
+            and ("private_channel" if c.is_private else "public_channel") in kinds
             and (c.is_member or not c.is_private)  # private channels are listed to their members only
         ]
         page, meta = self._cursor_page(rows, args)

@@ -235,7 +235,7 @@ def test_a_large_apply_is_paced_below_the_limit_with_no_429(pd_fake: PagerDutyFa
     """960 requests a minute per key: with the limit lowered to 60, a first apply of the example
     (about 120 requests) must take two simulated minutes and meet no 429."""
     pd_fake.requests_per_minute = 60
-    plan, writes = pd_sync(pd_fake)
+    pd_sync(pd_fake)
     assert pd_fake.rate_limited == 0
     assert pd_fake.clock.monotonic() >= 60  # type: ignore[union-attr]
     assert pd_plan(pd_fake).changes == ()
@@ -244,7 +244,7 @@ def test_a_large_apply_is_paced_below_the_limit_with_no_429(pd_fake: PagerDutyFa
 def test_a_429_storm_is_waited_out_then_the_apply_finishes(pd_fake: PagerDutyFake) -> None:
     headers = {"ratelimit-remaining": "0", "ratelimit-reset": "30"}
     pd_fake.inject(Fault(429, lambda r: r.method == "POST", times=12, headers=headers))  # six minutes of 429s
-    plan, _ = pd_sync(pd_fake)
+    pd_sync(pd_fake)
     assert managed_counts(pd_fake) == {"schedules": 19, "policies": 10, "services": 10, "integrations": 10}
     assert pd_plan(pd_fake).changes == ()
 

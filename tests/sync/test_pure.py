@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
+from opsctl.engine.intervals import complement, merge_intervals
 from opsctl.model import WorkingHours
 from opsctl.sync import pagerduty
 from opsctl.sync.marker import human_text, override_fingerprint, read_marker, with_marker
 from opsctl.sync.pagerduty_actual import PagerDutyActual, RemoteUser
 from opsctl.sync.pagerduty_desired import desired_pagerduty
-from opsctl.engine.intervals import complement, merge_intervals
 from opsctl.sync.pagerduty_overrides import Assignment, OverrideSpec, Restriction, restrictions_for, to_overrides
 from tests.sync.support import EXAMPLE, NOW, desired_for, engine
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from opsctl.sync import slack
 from opsctl.sync.handoff import EVENT_TYPE, notify_handoffs

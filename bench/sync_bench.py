@@ -19,9 +19,10 @@ import argparse
 import logging
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from generate_org import generate
 from timing import ROOT, WORK
@@ -29,6 +30,7 @@ from timing import ROOT, WORK
 sys.path.insert(0, str(ROOT))  # the fakes live in tests/
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+T = TypeVar("T")
 INSTANTS = [
     ("inside a shift", timedelta(0)),
     ("across a handoff", timedelta(days=33, hours=7, minutes=41)),
@@ -38,6 +40,15 @@ INSTANTS = [
 
 def row(label: str, reads: int, writes: int, seconds: float, paced: float, extra: str = "") -> None:
     print(f"    {label:<24} {reads:>6} reads {writes:>6} writes {seconds:>7.1f} s wall {paced:>7.0f} s paced  {extra}")
+
+
+def measured(label: str, fake: Any, clock: Any, action: Callable[[], T], say: Callable[[T], str]) -> T:
+    """Run ``action`` and print its reads, writes, wall time and paced (simulated) time."""
+    fake.reset_counts()
+    start, paced = time.perf_counter(), clock.monotonic()
+    value = action()
+    row(label, fake.reads(), fake.writes(), time.perf_counter() - start, clock.monotonic() - paced, say(value))
+    return value
 
 
 def bench_pagerduty(org: Any, engine: Any, now: datetime) -> None:
@@ -60,30 +71,20 @@ def bench_pagerduty(org: Any, engine: Any, now: datetime) -> None:
             f"{len(desired.policies)} policies, {len(desired.services)} services"
         )
         for attempt in ("first", "again"):
-            pacer = rest_pacer(clock)
-            client = rest_client(VendorConfig(pagerduty_token="bench", pagerduty_api_url=fake.url), pacer=pacer)
-            fake.reset_counts()
-            start, paced = time.perf_counter(), clock.monotonic()
-            actual = pagerduty.fetch_actual(client, since=now, until=desired.until)
-            plan = pagerduty.diff(desired, actual)
-            row(
+            client = rest_client(VendorConfig(pagerduty_token="bench", pagerduty_api_url=fake.url), pacer=rest_pacer(clock))
+            plan = measured(
                 f"plan ({attempt})",
-                fake.reads(),
-                fake.writes(),
-                time.perf_counter() - start,
-                clock.monotonic() - paced,
-                f"{len(plan.changes)} changes, drift: {plan.drift}",
+                fake,
+                clock,
+                lambda: pagerduty.diff(desired, pagerduty.fetch_actual(client, since=now, until=desired.until)),  # noqa: B023
+                lambda plan: f"{len(plan.changes)} changes, drift: {plan.drift}",
             )
-            fake.reset_counts()
-            start, paced = time.perf_counter(), clock.monotonic()
-            result = pagerduty.apply(client, plan)
-            row(
+            measured(
                 f"apply ({attempt})",
-                fake.reads(),
-                fake.writes(),
-                time.perf_counter() - start,
-                clock.monotonic() - paced,
-                "complete" if result.complete else result.problem(),
+                fake,
+                clock,
+                lambda: pagerduty.apply(client, plan),  # noqa: B023
+                lambda result: "complete" if result.complete else result.problem(),
             )
         schedules = [s for s in fake.schedules.values() if read_marker(s["description"])]
         overrides = sum(len(fake.overrides.get(s["id"], {})) for s in schedules)

@@ -17,6 +17,7 @@ as the PagerDuty client (httpx2) does.
 
 from __future__ import annotations
 
+import ssl
 from typing import TYPE_CHECKING, Any
 
 from opsctl.vendors.config import VendorConfig
@@ -140,5 +141,9 @@ def slack_client(
                 RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries),
             ],
         )
-    client.proxy = None  # urllib decides from HTTPS_PROXY and NO_PROXY
+    # urllib decides the proxy (HTTPS_PROXY, NO_PROXY) and the CAs (SSL_CERT_FILE, SSL_CERT_DIR)
+    # afresh for this client: with a context of its own, each request builds its opener from
+    # the environment instead of reusing urllib's process-wide one
+    client.proxy = None
+    client.ssl = ssl.create_default_context()
     return client

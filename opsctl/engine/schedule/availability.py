@@ -15,6 +15,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from opsctl.engine.holidays import HolidayCalendar
+from opsctl.engine.intervals import merge_intervals
 from opsctl.model import Org, Person, TimeOff
 
 
@@ -175,11 +176,5 @@ class Availability:
 
     def gaps(self, person: str, start: datetime, end: datetime, *, holidays: bool = True) -> list[tuple[datetime, datetime]]:
         """The merged intervals within ``[start, end)`` when ``person`` is unavailable."""
-        merged: list[tuple[datetime, datetime]] = []
-        for absence in self.conflicts(person, start, end, holidays=holidays):
-            lo, hi = max(absence.start, start), min(absence.end, end)
-            if merged and lo <= merged[-1][1]:
-                merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-            else:
-                merged.append((lo, hi))
-        return merged
+        conflicts = self.conflicts(person, start, end, holidays=holidays)
+        return merge_intervals((max(a.start, start), min(a.end, end)) for a in conflicts)

@@ -5,7 +5,8 @@ holds the role (an override that gives the role to somebody else for a while end
 Reduced duty and absences inside it do not split it; the description lists them with their
 times. A team's feed has one event per shift and pair of people. UIDs are derived from the
 rotation, the shift, the event's start and the role, so a calendar client that re-reads the
-feed updates an event whose person changed instead of adding a second one.
+feed updates an event whose person changed instead of adding a second one, and an event
+cut short by the start of a feed's window keeps its UID.
 
 Each rotation's time zone is written as a VTIMEZONE in the usual form, yearly ``RRULE``s as
 the IANA rules are written (``BYMONTH=3;BYDAY=-1SU``), computed from the zone database that
@@ -41,6 +42,8 @@ class Duty:
     person: str | None
     partner: str | None
     slots: tuple[Slot, ...]
+    part: int = 0
+    """Which stretch of the shift in this role it is, from 0 (an override can cut a shift in parts)."""
 
     @property
     def first(self) -> Slot:
@@ -70,11 +73,11 @@ def duties(slots: list[Slot], person: str | None) -> list[Duty]:
             key = (slot.rotation, slot.shift, role)
             current = open_by_key.get(key)
             if current is not None and current.end == slot.start and (current.person, current.partner) == (who, partner):
-                grown = Duty(role, who, partner, (*current.slots, slot))
+                grown = Duty(role, who, partner, (*current.slots, slot), current.part)
                 out[out.index(current)] = grown
                 open_by_key[key] = grown
             else:
-                duty = Duty(role, who, partner, (slot,))
+                duty = Duty(role, who, partner, (slot,), 0 if current is None else current.part + 1)
                 out.append(duty)
                 open_by_key[key] = duty
     out.sort(key=lambda d: (d.start, d.first.rotation, d.role))
@@ -82,7 +85,10 @@ def duties(slots: list[Slot], person: str | None) -> list[Duty]:
 
 
 def _uid(duty: Duty) -> str:
-    return f"{duty.first.rotation}-{duty.first.shift}-{duty.start.astimezone(UTC):%Y%m%dT%H%M%SZ}-{duty.role}@opsctl"
+    """Stable across windows: the rotation, the shift (and its start), the role and the part."""
+    part = f"-{duty.part + 1}" if duty.part else ""
+    first = duty.first
+    return f"{first.rotation}-{first.shift}-{first.shift_start.astimezone(UTC):%Y%m%dT%H%M%SZ}-{duty.role}{part}@opsctl"
 
 
 def _name(org: Org, person: str | None) -> str:

@@ -11,7 +11,7 @@ import icalendar
 import pytest
 import vobject
 
-from opsctl.answers.ics import vtimezone
+from opsctl.answers.vtimezone import vtimezone
 from tests.support import REPO_ROOT, run
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -4,9 +4,9 @@ One event per shift and role, whole: the stretch of a shift during which the sam
 holds the role (an override that gives the role to somebody else for a while ends it).
 Reduced duty and absences inside it do not split it; the description lists them with their
 times. A team's feed has one event per shift and pair of people. UIDs are derived from the
-rotation, the shift, the event's start and the role, so a calendar client that re-reads the
-feed updates an event whose person changed instead of adding a second one, and an event
-cut short by the start of a feed's window keeps its UID.
+rotation, the shift's start, the role and the part of the shift, so a calendar client that
+re-reads the feed updates an event whose person changed instead of adding a second one,
+and an event cut short by the start of a feed's window keeps its UID.
 
 Each rotation's time zone is written as a VTIMEZONE in yearly ``RRULE``s
 (:mod:`opsctl.answers.vtimezone`).

@@ -46,8 +46,8 @@ def clock_at(instant: datetime) -> Callable[[], datetime]:
 
 
 def running_on(clock: Callable[[], datetime]) -> Callable[[], datetime]:
-    """``clock`` with the time passed since now added: the server's one clock must move for the
-    worker's retries, leases and pacing, even when a test pins the instant."""
+    """``clock`` with the time passed since now added: the worker's clock must move for its
+    retries, leases and pacing, even when a test pins the server's instant."""
     if getattr(clock, "moving", False):
         return clock
     started = time.time()
@@ -248,7 +248,8 @@ class Router:
             poll=0.005,
             slack_pace=0.05,
         )
-        clock = self.settings.clock
+        # the worker's clock runs on from the server's, even where a test pins the server's instant
+        clock = running_on(self.settings.clock)
         self.worker = WorkerThread(replace(base, **config), clock=lambda: clock().timestamp()).start()
         return self.worker
 
@@ -297,7 +298,7 @@ def running_router(
         credentials=creds if creds is not None else credentials(),
         vendor=vendor,
         routing_keys=keys_path,
-        **({"clock": running_on(clock)} if clock else {}),
+        **({"clock": clock} if clock else {}),
         **settings,
     )
     app = make_app(chosen, org=org, engine=Engine(org, LibraryHolidays()))

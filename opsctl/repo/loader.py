@@ -46,6 +46,9 @@ YAML_SUFFIXES = (".yaml", ".yml")
 class RepoFiles(Protocol):
     """Read access to the files of an ops repository; paths are relative, with ``/``."""
 
+    where: str
+    """Where the files are, in words: a folder, or a folder at a git revision."""
+
     def read(self, path: str) -> bytes | None:
         """The file's bytes, or None when it does not exist."""
 
@@ -61,6 +64,8 @@ class WorkingTree:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.where = str(root.resolve())
+        """The folder, for messages about what is missing from it."""
 
     def read(self, path: str) -> bytes | None:
         try:
@@ -84,8 +89,9 @@ class WorkingTree:
 class MemoryFiles:
     """Files held in memory: a git revision read by `opsctl diff`, or a test's repository."""
 
-    def __init__(self, files: dict[str, bytes | str]) -> None:
+    def __init__(self, files: dict[str, bytes | str], where: str = "the repository") -> None:
         self.files = {path: data.encode("utf-8") if isinstance(data, str) else data for path, data in files.items()}
+        self.where = where
 
     def read(self, path: str) -> bytes | None:
         return self.files.get(path)
@@ -124,6 +130,9 @@ class LoadResult:
     documents: dict[str, Node] = field(default_factory=dict)
     """The parsed YAML of each file, for checks that look at what was written (placeholders)."""
     files: RepoFiles | None = None
+    unreadable: set[str] = field(default_factory=set)
+    """Files that are there (or required) but could not be read as a whole: missing, not
+    text, not YAML, empty or of the wrong shape. Checks that would only echo that skip them."""
 
     @property
     def ok(self) -> bool:
@@ -145,12 +154,15 @@ class _Reader:
         self.findings: list[Finding] = []
         self.broken: set[str] = set()
         self.documents: dict[str, Node] = {}
+        self.unreadable: set[str] = set()
 
     def document(self, path: str, cls: type, *, required: bool = False) -> Any:
         value = self._document(path, cls, required=required)
         if value is None and cls is Rotation:
             # a rotation file that could not be read is named after its id, usually
             self.broken.add(Path(path).stem)
+        if value is None and (required or self.files.exists(path)):
+            self.unreadable.add(path)
         return value
 
     def _document(self, path: str, cls: type, *, required: bool) -> Any:
@@ -159,9 +171,9 @@ class _Reader:
             if required:
                 self.findings.append(
                     error(
-                        f"no {path} in the repository",
+                        f"no {path} in {self.files.where}",
                         Location(path),
-                        hint="run `opsctl init DIR` to start one",
+                        hint="point --root (or $OPSCTL_ROOT) at the ops repository, or run `opsctl init DIR` to start one",
                         code="missing-file",
                     )
                 )
@@ -264,7 +276,7 @@ def _load(files: RepoFiles, *, catalog: bool) -> LoadResult:
     if ownership is not None:
         # without people and teams every reference would be reported: say the one thing that matters
         findings.extend(integrity.check(org, files, reader.broken, catalog=catalog))
-    return LoadResult(org, findings, reader.broken, reader.documents, files)
+    return LoadResult(org, findings, reader.broken, reader.documents, files, reader.unreadable)
 
 
 def load_working_tree(root: str | os.PathLike[str] | None = None, *, catalog: bool = True) -> LoadResult:

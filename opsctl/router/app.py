@@ -36,10 +36,9 @@ from opsctl.engine.schedule.resolve import Engine
 from opsctl.errors import OpsctlError, UsageError
 from opsctl.model import Org
 from opsctl.router.errors import Rejected, TooLarge
-from opsctl.router.matching import Decision
+from opsctl.router.intake import store_decision
 from opsctl.router.metrics import IntakeMetrics, render
 from opsctl.router.openapi import document
-from opsctl.router.report import decision_json, paged_people
 from opsctl.router.routing import Router
 from opsctl.router.security import authenticate
 from opsctl.router.settings import RouterSettings
@@ -266,7 +265,7 @@ async def accept_alerts(state: RouterState, source: str, scope: Scope, receive: 
     slack = settings.vendor.slack_token is not None
 
     def store(conn: Any) -> list[Accepted]:
-        return [_store_one(state, conn, decision, slack, stamp) for decision in decisions]
+        return [store_decision(state.router, state.store, conn, d, slack=slack, now=stamp) for d in decisions]
 
     results = await state.writer.run(store)
     for result in results:
@@ -285,18 +284,6 @@ async def accept_alerts(state: RouterState, source: str, scope: Scope, receive: 
         for decision, result in zip(decisions, results, strict=True)
     ]
     return 202, {"status": "accepted", "alerts": rows}
-
-
-def _store_one(state: RouterState, conn: Any, decision: Decision, slack: bool, now: float) -> Accepted:
-    store, alert = state.store, decision.alert
-    duplicate = store.duplicate(conn, alert.source, alert.event_key, now)
-    if duplicate is not None:
-        return duplicate
-    result = state.router.route(decision, store.lookup(conn), slack=slack)
-    paged = paged_people(decision) if any(m.kind == "pagerduty" and m.action == "trigger" for m in result.messages) else []
-    return store.record(
-        conn, alert=alert.to_json(), decision=decision_json(state.org, decision), result=result, paged=paged, now=now
-    )
 
 
 # -- reading endpoints -------------------------------------------------------------------

@@ -568,18 +568,94 @@ class Store(ABC):
             "SELECT a.id, a.received_at, a.resolved_at, a.source, a.pipeline, a.team, a.decision, a.dedup_key, a.failure_key,"
             " a.paged, a.page_now, a.coalesced, a.grouped, a.group_of, i.shared_source, l.shared_source,"
             " (SELECT min(t.delivered_at) FROM deliveries t WHERE t.alert_id = a.id AND t.kind = 'pagerduty'"
-            "  AND t.action = 'trigger' AND t.state = 'delivered')"
+            "  AND t.action = 'trigger' AND t.state = 'delivered'), a.summary, a.alert, a.duplicates, a.incident_id,"
+            " (SELECT coalesce(sum(b.duplicates), 0) FROM alerts b WHERE b.incident_id = a.incident_id AND b.id > a.id"
+            "  AND b.effect IN ('repeat', 'refresh') AND (a.resolved_at IS NULL OR b.received_at <= a.resolved_at))"
             " FROM alerts a LEFT JOIN incidents i ON i.id = a.incident_id LEFT JOIN incidents l ON l.id = i.lead"
             " WHERE a.received_at >= ? AND a.received_at < ? AND a.effect IN ('opened', 'grouped') ORDER BY a.received_at, a.id",
             (start, end),
         )
+        members: dict[int, list[str]] = {}
+        for lead, pipeline in self.all(
+            conn,
+            "SELECT group_of, pipeline FROM alerts WHERE effect = 'grouped' AND received_at >= ? ORDER BY id",
+            (start,),
+        ):
+            members.setdefault(lead, []).append(pipeline or "")
         out = []
         for r in rows:
-            tier = json.loads(r[6]).get("tier")
-            shared = r[14] if r[14] else r[15]
-            paged = tuple(json.loads(r[9]))
-            out.append(RoutedAlert(*[*r[:6], tier, r[7], r[8], paged, r[16], bool(r[10]), r[11], r[12], r[13], shared]))
+            decision = json.loads(r[6])
+            routed_at = _instant(decision.get("at"), r[1])
+            paged: tuple[str, ...] = tuple(json.loads(r[9]))
+            roles = _roles(decision)
+            paged_routed_at: float | None = None
+            paged_at = r[16]
+            if paged:
+                paged_routed_at = routed_at
+            elif not r[10] and r[20] is not None:
+                later = self._paged_later(conn, r[20], r[0], r[2])
+                if later is not None:
+                    paged, roles, paged_routed_at, paged_at = later
+            out.append(
+                RoutedAlert(
+                    id=r[0],
+                    received_at=r[1],
+                    resolved_at=r[2],
+                    source=r[3],
+                    pipeline=r[4],
+                    team=r[5],
+                    tier=decision.get("tier"),
+                    dedup_key=r[7],
+                    failure_key=r[8],
+                    paged=paged,
+                    paged_at=paged_at,
+                    page_now=bool(r[10]),
+                    coalesced=r[11],
+                    grouped=r[12],
+                    group_of=r[13],
+                    shared_source=r[14] if r[14] else r[15],
+                    summary=r[17],
+                    severity=json.loads(r[18]).get("severity"),
+                    urgency=str(decision.get("urgency") or "high"),
+                    routed_at=routed_at,
+                    roles=roles if paged else (),
+                    paged_routed_at=paged_routed_at,
+                    duplicates=r[19] + r[21],
+                    grouped_pipelines=tuple(members.get(r[0], ())),
+                )
+            )
         return out
+
+    def _paged_later(
+        self, conn: Any, incident_id: int, opened: int, resolved_at: float | None
+    ) -> tuple[tuple[str, ...], tuple[str, ...], float, float | None] | None:
+        """A failure held for the morning: the repeat that paged it, if one did before its resolve."""
+        row = self.one(
+            conn,
+            "SELECT a.decision, a.paged, a.received_at, (SELECT min(t.delivered_at) FROM deliveries t WHERE t.alert_id = a.id"
+            " AND t.kind = 'pagerduty' AND t.action = 'trigger' AND t.state = 'delivered') FROM alerts a"
+            " WHERE a.incident_id = ? AND a.id > ? AND a.effect = 'refresh' AND a.paged != '[]' AND a.received_at < ?"
+            " ORDER BY a.id LIMIT 1",
+            (incident_id, opened, resolved_at if resolved_at is not None else float("inf")),
+        )
+        if row is None:
+            return None
+        decision = json.loads(row[0])
+        return tuple(json.loads(row[1])), _roles(decision), _instant(decision.get("at"), row[2]), row[3]
+
+
+def _roles(decision: dict[str, Any]) -> tuple[str, ...]:
+    """The chain roles of the people a decision pages, in order."""
+    return tuple(str(step["role"]) for step in decision.get("chain", []) if step.get("paged") and step.get("person"))
+
+
+def _instant(text: Any, fallback: float) -> float:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(str(text)).timestamp()
+    except ValueError:
+        return float(fallback)
 
 
 def by_ids(update: str, params: tuple[object, ...], ids: list[int], also: str, more: tuple[object, ...], size: int) -> list[Step]:

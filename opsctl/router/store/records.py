@@ -94,14 +94,30 @@ class RoutedAlert:
     failure_key: str
     paged: tuple[str, ...]
     """Person ids its chain pages, in order: the first at once, each next one after its step's
-    delay while nobody acknowledges. Empty when it paged nobody (held for the morning, grouped)."""
+    delay while nobody acknowledges. Empty when it paged nobody (held for the morning and
+    never paged, or grouped). For a failure held for the morning that a later repeat paged
+    (in working hours), the people that repeat's chain paged."""
     paged_at: float | None
-    """When PagerDuty took its trigger; None when it sent none or it is not delivered yet."""
+    """When PagerDuty took its page; None when it sent none or it is not delivered yet."""
     page_now: bool
-    """Its tier paged at that hour (else it waited in Slack for the morning)."""
+    """Its tier paged at the hour it came (else it waited in Slack for the morning)."""
     coalesced: int
     grouped: int
     group_of: int | None
     """For a grouped failure: the id of the alert whose incident it joined."""
     shared_source: str | None
     """For a group's first alert, or a failure that joined it: the data source they share."""
+    summary: str = ""
+    severity: str | None = None
+    """The severity the source gave, if any."""
+    urgency: str = "high"
+    routed_at: float = 0.0
+    """The instant its escalation chain was computed for (the routing instant)."""
+    roles: tuple[str, ...] = ()
+    """The chain roles of ``paged``, in the same order (``pipeline_primary``, ``oncall_primary``, …)."""
+    paged_routed_at: float | None = None
+    """The routing instant of the page: ``routed_at``, or that of the repeat that paged."""
+    duplicates: int = 0
+    """Notifications the source sent again (the same event as it, or as one of its repeats)."""
+    grouped_pipelines: tuple[str, ...] = ()
+    """The pipelines of the failures that joined its incident."""

@@ -63,7 +63,8 @@ class Incident:
     trigger_pending: bool = False
     """That trigger is still waiting to be delivered."""
     lead: int | None = None
-    """The incident id of the group it belongs to (its own id when it leads one)."""
+    """The incident id of the group it belongs to: its own id once others joined it, None while
+    it stands alone (a pipeline's incident alone may still be joined, see :class:`Group`)."""
     shared_source: str | None = None
     """For a group's lead: the data source its members share with it."""
     members_open: int = 0
@@ -168,7 +169,6 @@ def _open(org: Org, decision: Decision, incident: Incident | None, *, slack: boo
         opened_at=timing.now,
         last_trigger_at=timing.now if paged else None,
         trigger_pending=paged,
-        lead=reopened if found.pipeline is not None else None,
         members_open=1,
     )
     return Plan(tuple(messages), opened, "opens an incident", "opened")
@@ -245,7 +245,7 @@ def _join(org: Org, decision: Decision, incident: Incident | None, group: Group,
         opened_at=timing.now,
         lead=lead.id,
     )
-    lead_after = replace(lead, members_open=lead.members_open + 1, shared_source=lead.shared_source or group.source)
+    lead_after = replace(lead, lead=lead.id, members_open=lead.members_open + 1, shared_source=lead.shared_source or group.source)
     note = f"{why}: attached to its incident ({lead.dedup_key}) instead of paging this pipeline's owners"
     return Plan(tuple(messages), member, note, "grouped", lead_after, lead.opened_alert)
 
@@ -254,7 +254,7 @@ def _resolve(org: Org, decision: Decision, incident: Incident | None, lead: Inci
     alert = decision.alert
     if incident is None or not incident.open:
         return Plan((), incident, "nothing is open for this failure: nothing to resolve")
-    closed = replace(incident, open=False)
+    closed = replace(incident, open=False, members_open=0 if incident.lead in (None, incident.id) else incident.members_open)
     grouped = incident.lead is not None
     head = incident if lead is None else lead
     if not grouped or head.members_open <= 1:

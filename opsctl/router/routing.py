@@ -141,7 +141,7 @@ class DryRun:
         leads = [
             i
             for i in self.by_id.values()
-            if i.pipeline in pipelines and i.members_open > 0 and i.opened_at >= since and i.lead == i.id
+            if i.pipeline in pipelines and i.members_open > 0 and i.opened_at >= since and i.lead in (None, i.id)
         ]
         return min(leads, key=lambda i: i.opened_at, default=None)
 
@@ -158,8 +158,7 @@ class DryRun:
         after = result.incident
         if after is not None and result.effect in ("opened", "grouped"):
             number = after.id if after.id is not None else len(self.by_id) + 1
-            after = replace(after, id=number, lead=after.lead if after.lead is not None or not after.pipeline else number)
-            after = replace(after, opened_alert=number)
+            after = replace(after, id=number, opened_alert=number)
             self.opened[after.dedup_key] = self.by_id[number] = after
         if result.lead is not None and result.lead.id is not None:
             self.by_id[result.lead.id] = result.lead

@@ -35,7 +35,7 @@ STATES = ("pending", "failed", "delivered", "all")
 _INCIDENT = (
     "SELECT i.dedup_key, i.failure_key, i.pipeline, i.team, i.open, i.paged, i.announced, i.channel, i.id, i.opened_alert,"
     " i.opened_at, i.last_trigger_at,"
-    " (SELECT count(*) FROM deliveries t WHERE t.id = i.trigger_delivery AND t.state = 'pending'),"
+    " EXISTS (SELECT 1 FROM deliveries t WHERE t.order_key = i.id * 4 AND t.state = 'pending' AND t.action = 'trigger'),"
     " i.lead, i.shared_source, i.members_open FROM incidents i"
 )
 _DELIVERY = "d.id, d.alert_id, d.kind, d.action, d.target, d.order_key, d.body, d.attempts, d.created_at, d.lease_owner"
@@ -211,24 +211,22 @@ class Store(ABC):
             self.execute(conn, f"UPDATE alerts SET {column} = {column} + 1 WHERE id = ?", (result.counted_on,))
         if found is None or unchanged:
             return Accepted(alert_id, False, result.note, 0, final_key)
-        incident_id = self._save_incident(conn, found, alert_id, result.effect in ("opened", "grouped"), now)
+        incident_id = self._save_incident(conn, found, alert_id, opening=result.effect in ("opened", "grouped"), now=now)
         lead = result.lead
         if lead is not None and lead.id is not None and lead.id != incident_id:
             self.execute(
                 conn,
-                "UPDATE incidents SET open = ?, members_open = ?, shared_source = ?, updated_at = ? WHERE id = ?",
-                (int(lead.open), lead.members_open, lead.shared_source, now, lead.id),
+                "UPDATE incidents SET open = ?, members_open = ?, shared_source = ?, lead = ?, updated_at = ? WHERE id = ?",
+                (int(lead.open), lead.members_open, lead.shared_source, lead.lead, now, lead.id),
             )
         if result.effect == "resolved" and found.opened_alert is not None:
             self.execute(conn, "UPDATE alerts SET resolved_at = ? WHERE id = ?", (now, found.opened_alert))
         self.execute(conn, "UPDATE alerts SET incident_id = ? WHERE id = ?", (incident_id, alert_id))
         stream_of = lead.id if lead is not None and lead.id is not None else incident_id
-        trigger = self._insert_messages(conn, alert_id, stream_of, result.messages, now)
-        if trigger is not None:
-            self.execute(conn, "UPDATE incidents SET trigger_delivery = ? WHERE id = ?", (trigger, incident_id))
+        self._insert_messages(conn, alert_id, stream_of, result.messages, now)
         return Accepted(alert_id, False, result.note, len(result.messages), final_key)
 
-    def _save_incident(self, conn: Any, found: Incident, alert_id: int, opening: bool, now: float) -> int:
+    def _save_incident(self, conn: Any, found: Incident, alert_id: int, *, opening: bool, now: float) -> int:
         state = (
             int(found.open),
             int(found.paged),
@@ -247,9 +245,6 @@ class Store(ABC):
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (found.dedup_key, found.failure_key, found.pipeline, found.team, alert_id, found.opened_at, found.lead, *state),
             )[0]
-            if found.lead is None and found.pipeline is not None and opening:
-                # a pipeline's new incident leads its own group (one of one until others join)
-                self.execute(conn, "UPDATE incidents SET lead = id WHERE id = ?", (incident_id,))
             return incident_id
         sets = "open = ?, paged = ?, announced = ?, channel = ?, updated_at = ?, last_trigger_at = ?, shared_source = ?"
         sets += ", members_open = ?"
@@ -262,21 +257,10 @@ class Store(ABC):
             self.execute(conn, f"UPDATE incidents SET {sets} WHERE id = ?", (*state, found.id))
         return found.id
 
-    def _insert_messages(self, conn: Any, alert_id: int, incident_id: int, messages: Iterable[Message], now: float) -> int | None:
-        """Queue ``messages``; the id of the PagerDuty trigger among them, if any."""
-        trigger = None
-        rows: list[tuple[object, ...]] = []
-        for m in messages:
-            row = (alert_id, m.kind, m.action, m.target, incident_id * 4 + STREAMS[m.kind], dumps(m.body), now, now)
-            if m.kind == "pagerduty" and m.action == "trigger":
-                trigger = self.one(
-                    conn,
-                    "INSERT INTO deliveries (alert_id, kind, action, target, order_key, body, created_at, next_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                    row,
-                )[0]
-            else:
-                rows.append(row)
+    def _insert_messages(self, conn: Any, alert_id: int, incident_id: int, messages: Iterable[Message], now: float) -> None:
+        rows: list[tuple[object, ...]] = [
+            (alert_id, m.kind, m.action, m.target, incident_id * 4 + STREAMS[m.kind], dumps(m.body), now, now) for m in messages
+        ]
         if rows:
             self.executemany(
                 conn,
@@ -284,7 +268,6 @@ class Store(ABC):
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
-        return trigger
 
     # -- the worker ------------------------------------------------------------------------
 
@@ -704,7 +687,8 @@ class StoreLookup:
         marks = ",".join("?" * len(pipelines))
         row = self.store.one(
             self.conn,
-            f"{_INCIDENT} WHERE i.members_open > 0 AND i.opened_at >= ? AND i.pipeline IN ({marks}) AND i.lead = i.id"
+            f"{_INCIDENT} WHERE i.members_open > 0 AND i.opened_at >= ? AND i.pipeline IN ({marks})"
+            " AND (i.lead IS NULL OR i.lead = i.id)"
             f" ORDER BY i.opened_at LIMIT 1{self.store.lock_rows}",
             (since, *pipelines),
         )

@@ -90,7 +90,6 @@ COLUMNS_2 = (
     ("deliveries", "lease_owner", "TEXT"),
     ("incidents", "opened_at", "{real} NOT NULL DEFAULT 0"),
     ("incidents", "last_trigger_at", "{real}"),
-    ("incidents", "trigger_delivery", "BIGINT"),
     ("incidents", "lead", "BIGINT"),
     ("incidents", "shared_source", "TEXT"),
     ("incidents", "members_open", "INTEGER NOT NULL DEFAULT 0"),

@@ -35,8 +35,12 @@ worker holds it: a thousand-row digest recorded at once stalls every request for
 milliseconds, the same rows in slices of 200 for a few milliseconds each."""
 YIELD_SECONDS = 0.003
 """Pause between two of the worker's slices, longer than the server's retry interval."""
-WORKER_FIRST = 0.02
-"""Longest the intake waits, per batch, for a worker that waits to write (see :meth:`SQLiteStore.begin`)."""
+STARVED = 0.05
+"""A worker that waited this long for the write lock asks the intake to let it go first."""
+WORKER_FIRST = 0.002
+"""Longest the intake waits for a worker that waits to write (see :meth:`SQLiteStore.begin`)..."""
+WORKER_FIRST_EVERY = 0.01
+"""... at most once in this many seconds, so that a busy worker cannot slow the intake by much."""
 QUIET_SECONDS = 2.0
 """The log is checkpointed once the database took no write for this long."""
 CHECKPOINT_BYTES = 256 * 1024 * 1024
@@ -65,6 +69,7 @@ class SQLiteStore(Store):
         self._waiting = f"{path}.worker-waiting"
         self._log_size = 0
         self._log_grew = 0.0
+        self._yielded = 0.0
 
     # -- connections -------------------------------------------------------------------------
 
@@ -131,17 +136,17 @@ class SQLiteStore(Store):
 
         SQLite queues nobody, and under a storm the intake commits batch after batch with
         hardly a gap: a worker that only retries would wait for seconds to record a page. So
-        the worker raises a flag while it waits (a file beside the database), and the intake
-        lets it go first, for at most :data:`WORKER_FIRST` seconds per batch.
+        a worker that waited :data:`STARVED` seconds raises a flag (a file beside the
+        database), and the intake lets it go first, waiting at most :data:`WORKER_FIRST`
+        seconds once in every :data:`WORKER_FIRST_EVERY`.
         """
         worker = self._durable.get(id(conn)) is False
-        if worker:
-            with contextlib.suppress(OSError):
-                os.close(os.open(self._waiting, os.O_CREAT | os.O_WRONLY, 0o600))
-        else:
+        if not worker:
             self._let_worker_first()
-        deadline = time.monotonic() + give_up
+        started = time.monotonic()
+        deadline = started + give_up
         delay = 0.0001
+        flagged = False
         conn.execute("PRAGMA busy_timeout = 0")
         try:
             while True:
@@ -151,16 +156,24 @@ class SQLiteStore(Store):
                 except sqlite3.OperationalError as exc:
                     if "locked" not in str(exc) or time.monotonic() > deadline:
                         raise
+                if worker and not flagged and time.monotonic() - started > STARVED:
+                    flagged = True
+                    with contextlib.suppress(OSError):
+                        os.close(os.open(self._waiting, os.O_CREAT | os.O_WRONLY, 0o600))
                 time.sleep(delay)
                 delay = min(delay * 2, 0.002)
         finally:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            if worker:
+            if flagged:
                 with contextlib.suppress(OSError):
                     os.unlink(self._waiting)
 
     def _let_worker_first(self) -> None:
-        deadline = time.monotonic() + WORKER_FIRST
+        now = time.monotonic()
+        if now - self._yielded < WORKER_FIRST_EVERY or not os.path.exists(self._waiting):
+            return
+        self._yielded = now
+        deadline = now + WORKER_FIRST
         while os.path.exists(self._waiting) and time.monotonic() < deadline:
             time.sleep(0.0002)
 

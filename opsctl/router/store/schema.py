@@ -111,6 +111,7 @@ CREATE INDEX IF NOT EXISTS deliveries_leased ON deliveries (lease_owner) WHERE l
 CREATE INDEX IF NOT EXISTS incidents_failure ON incidents (failure_key) WHERE open = 1;
 CREATE INDEX IF NOT EXISTS incidents_groups ON incidents (pipeline, opened_at) WHERE members_open > 0;
 CREATE INDEX IF NOT EXISTS alerts_received ON alerts (received_at);
+CREATE INDEX IF NOT EXISTS alerts_incident ON alerts (incident_id);
 """
 
 

@@ -211,3 +211,46 @@ def test_a_failing_database_is_logged_with_its_stack_and_waited_out(tmp_path: Pa
     assert 1 <= len(failures) <= 4, [r.getMessage() for r in failures]  # 0.5, 1, 2 s ...: not a busy loop
     assert all(r.exc_info is not None for r in failures)  # the stack is in the log
     assert "cannot open the alert database" in failures[0].getMessage()
+
+
+V1_SCHEMA = """
+CREATE TABLE alerts (id INTEGER PRIMARY KEY, source TEXT NOT NULL, event_key TEXT NOT NULL, received_at REAL NOT NULL,
+    status TEXT NOT NULL, summary TEXT NOT NULL, pipeline TEXT, team TEXT NOT NULL, dedup_key TEXT NOT NULL, note TEXT NOT NULL,
+    decision TEXT NOT NULL, alert TEXT NOT NULL, duplicates INTEGER NOT NULL DEFAULT 0, last_duplicate_at REAL,
+    UNIQUE (source, event_key));
+CREATE TABLE deliveries (id INTEGER PRIMARY KEY, alert_id INTEGER NOT NULL REFERENCES alerts (id), kind TEXT NOT NULL,
+    action TEXT NOT NULL, target TEXT NOT NULL, order_key INTEGER NOT NULL, body TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0, in_flight INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL, next_at REAL NOT NULL, delivered_at REAL, error_code TEXT, last_error TEXT, result TEXT);
+CREATE TABLE incidents (id INTEGER PRIMARY KEY, dedup_key TEXT NOT NULL UNIQUE, failure_key TEXT NOT NULL, pipeline TEXT,
+    team TEXT NOT NULL, open INTEGER NOT NULL, paged INTEGER NOT NULL, announced INTEGER NOT NULL, channel TEXT,
+    opened_alert INTEGER NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE counters (name TEXT PRIMARY KEY, value REAL NOT NULL);
+PRAGMA user_version=1;
+"""
+
+
+def test_a_database_of_the_previous_schema_is_upgraded_and_resumes_where_it_stopped(tmp_path: Path) -> None:
+    import sqlite3
+
+    from opsctl.router.store import open_store
+
+    path = tmp_path / "router.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(V1_SCHEMA)
+    alert = (1, "generic", "e1", 1.0, "firing", "s", None, "data-eng", "k", "n", "{}", "{}", 0, None)
+    old.execute("INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", alert)
+    old.execute("INSERT INTO incidents VALUES (1, 'k', 'f', NULL, 'data-eng', 1, 1, 0, NULL, 1, 1.0)")
+    sent = "INSERT INTO deliveries (alert_id, kind, action, target, order_key, body, in_flight, created_at, next_at)"
+    old.execute(sent + " VALUES (1, 'pagerduty', 'trigger', 'team:data-eng', 4, '{}', 1, 1.0, 1.0)")  # under way at the stop
+    old.execute(sent + " VALUES (1, 'slack-channel', 'post', '#x', 5, '{}', 0, 1.0, 1.0)")
+    old.commit()
+    old.close()
+    store = open_store(path)
+    with store.connection(durable=False) as conn:
+        assert store.one(conn, "PRAGMA user_version")[0] == 2
+        claimed = store.claim_pagerduty(conn, 10.0, 10, "w1")
+        assert [(d.id, d.unsure) for d in claimed] == [(1, True)]  # it may have been sent: sent again, harmlessly
+        [post] = store.claim_for_target(conn, "slack-channel", "#x", 10.0, 10, "w1", action="post")
+        assert not post.unsure
+        assert store.list_alerts(conn)[0].effect == "nothing"

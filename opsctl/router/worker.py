@@ -282,12 +282,12 @@ class Worker:
             # Slack rows wait for their target's turn (about one post per second per channel):
             # look a few times a second, and send what waits for a target as one digest
             self._next_slack_look = now + min(0.25, self.config.slack_pace / 4)
-            for kind, target in store.due_slack_targets(conn, now):
+            for kind, target, reply_due in store.due_slack_targets(conn, now):
                 key = f"{kind}:{target}"
                 if not self._may_send(key, now) or self._slack_next.get(key, 0.0) > now:
                     continue
                 group = None
-                replies = store.claim_for_target(conn, kind, target, now, 1, self.owner, action="reply")
+                replies = store.claim_for_target(conn, kind, target, now, 1, self.owner, action="reply") if reply_due else []
                 if replies:
                     # a reply goes alone, into the thread of its incident's first message
                     group = _Group(key, replies)

@@ -40,6 +40,9 @@ _INCIDENT = (
 )
 _DELIVERY = "d.id, d.alert_id, d.kind, d.action, d.target, d.order_key, d.body, d.attempts, d.created_at, d.lease_owner"
 _FREE = "(d.lease_owner IS NULL OR NOT EXISTS (SELECT 1 FROM workers w WHERE w.id = d.lease_owner AND w.heartbeat >= ?))"
+_FREE_EXCLUSIVE = "(d.lease_owner IS NULL OR d.lease_owner = 'interrupted' OR ? = 0)"
+"""With one worker (SQLite), every lease it did not take is a dead one's, marked ``interrupted``
+at its start: no look at the heartbeats per row (the ``?`` keeps the parameters alike)."""
 _FIRST_OF_ITS_ORDER = (
     "NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.state = 'pending' AND e.order_key = d.order_key AND e.id < d.id)"
 )
@@ -292,18 +295,23 @@ class Store(ABC):
     def claim_pagerduty(self, conn: Any, now: float, limit: int, owner: str) -> list[Delivery]:
         select = (
             f"SELECT {_DELIVERY} FROM deliveries d WHERE d.state = 'pending' AND d.kind = 'pagerduty' AND d.next_at <= ?"
-            f" AND {_FREE} AND {_FIRST_OF_ITS_ORDER} ORDER BY d.next_at LIMIT ?"
+            f" AND {self._free} AND {_FIRST_OF_ITS_ORDER} ORDER BY d.next_at LIMIT ?"
         )
         return self._claim(conn, select, (now, now - LEASE_SECONDS, limit), owner, now)
 
-    def due_slack_targets(self, conn: Any, now: float) -> list[tuple[str, str]]:
+    @property
+    def _free(self) -> str:
+        return _FREE_EXCLUSIVE if self.exclusive_worker else _FREE
+
+    def due_slack_targets(self, conn: Any, now: float) -> list[tuple[str, str, bool]]:
+        """The Slack targets with messages due: kind, target, and whether a reply is among them."""
         rows = self.all(
             conn,
-            f"SELECT DISTINCT kind, target FROM deliveries {self.due_index}"
-            " WHERE state = 'pending' AND kind IN ('slack-channel', 'slack-dm') AND next_at <= ?",
+            f"SELECT kind, target, max(CASE WHEN action = 'reply' THEN 1 ELSE 0 END) FROM deliveries {self.due_index}"
+            " WHERE state = 'pending' AND kind IN ('slack-channel', 'slack-dm') AND next_at <= ? GROUP BY kind, target",
             (now,),
         )
-        return [(row[0], row[1]) for row in rows]
+        return [(row[0], row[1], bool(row[2])) for row in rows]
 
     def claim_for_target(
         self, conn: Any, kind: str, target: str, now: float, limit: int, owner: str, *, action: str
@@ -311,7 +319,7 @@ class Store(ABC):
         """Claim up to ``limit`` due ``action`` messages (``post`` or ``reply``) for one Slack target."""
         select = (
             f"SELECT {_DELIVERY} FROM deliveries d WHERE d.state = 'pending' AND d.kind = ? AND d.target = ? AND d.next_at <= ?"
-            f" AND d.action = ? AND {_FREE} AND {_FIRST_OF_ITS_ORDER} ORDER BY d.next_at, d.id LIMIT ?"
+            f" AND d.action = ? AND {self._free} AND {_FIRST_OF_ITS_ORDER} ORDER BY d.next_at, d.id LIMIT ?"
         )
         return self._claim(conn, select, (kind, target, now, action, now - LEASE_SECONDS, limit), owner, now)
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import click
 
-from opsctl.cli.runtime import emit_json, emit_tables, runtime, terminal_width
+from opsctl.cli.runtime import BOXED, emit_json, emit_tables, runtime, terminal_width
 
 AUTO_HELP = "auto: a boxed table on a terminal, plain aligned columns when piped (both as wide as $COLUMNS)."
-BOXED = {"auto": None, "table": True, "plain": False}
-"""--format → emit_tables(boxed=…)."""
 
 
 @click.command("whoisoncall")

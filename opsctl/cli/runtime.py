@@ -115,12 +115,23 @@ def terminal_width() -> int | None:
     return output_width(runtime().env, sys.stdout)
 
 
+BOXED = {"auto": None, "table": True, "plain": False}
+"""``--format`` of a table → ``boxed`` for :func:`table_style` (None: boxed on a terminal)."""
+
+
+def table_style(boxed: bool | None = None) -> tuple[bool, bool, int | None]:
+    """How to draw tables here: (boxed, color, width): boxed on a terminal, plain aligned
+    columns when piped (or as ``boxed`` says), colour on a terminal, as wide as :func:`terminal_width`."""
+    tty = stdout_is_tty()
+    return tty if boxed is None else boxed, tty, terminal_width()
+
+
 def emit_tables(tables: Sequence[Table], *, boxed: bool | None = None) -> None:
     """Print tables: boxed on a terminal, plain aligned columns when piped (or as ``boxed`` says)."""
     from opsctl.answers.tables import render
 
-    tty = stdout_is_tty()
-    click.echo(render(tables, boxed=tty if boxed is None else boxed, color=tty, width=terminal_width()), nl=False)
+    boxed, color, width = table_style(boxed)
+    click.echo(render(tables, boxed=boxed, color=color, width=width), nl=False)
 
 
 def emit_json(value: object) -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
+from opsctl.model.names import SCHEDULE_NAME, SERVICE_NAME, TEAM_SERVICE_NAME, USERGROUP_HANDLE, USERGROUP_NAME
 from opsctl.model.spelling import CLOCK, DATE_OR_TIME, DURATION, EMAIL, IDENTIFIER, TIMEZONE, URL
 
 if TYPE_CHECKING:
@@ -119,6 +120,26 @@ class PagerDutySettings:
     """`pipeline`: a service and escalation policy per pipeline, and one per team for unmatched alerts; `team`: one per team."""
     horizon: Duration = timedelta(weeks=12)
     """How far ahead schedule overrides (swaps, reduced duty, time off, overrides) are written."""
+    name_prefix: str = ""
+    """Put before the name of every schedule, escalation policy and service opsctl makes, e.g. `Data · `."""
+    service_name: Annotated[str, SERVICE_NAME] = "{pipeline_name} ({pipeline})"
+    """Name of a pipeline's service; fields: {pipeline}, {pipeline_name}, {team}, {team_name}, {tier}."""
+    team_service_name: Annotated[str, TEAM_SERVICE_NAME] = "{team_name} on-call ({team})"
+    """Name of a team's service (alerts that match no pipeline); fields: {team}, {team_name}."""
+    schedule_name: Annotated[str, SCHEDULE_NAME] = "{rotation_name} · {role}"
+    """Name of a rotation's schedules; fields: {rotation}, {rotation_name}, {team}, {team_name}, {role}."""
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    """How `opsctl sync slack` names the on-call user groups."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = _SCHEMA_CONFIG
+
+    usergroup_handle: Annotated[str, USERGROUP_HANDLE] = "{team}-oncall"
+    """Handle of a team's on-call user group (what people @-mention); field: {team}; lower-case letters, digits, `.`, `-`, `_`."""
+    usergroup_name: Annotated[str, USERGROUP_NAME] = "{team_name} on-call"
+    """Name of a team's on-call user group; fields: {team}, {team_name}."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +161,9 @@ class Settings:
     horizon: Duration = timedelta(days=90)
     """How far ahead validate checks on-call coverage."""
     pagerduty: PagerDutySettings = field(default_factory=PagerDutySettings)
-    """How `opsctl sync pagerduty` lays out PagerDuty."""
+    """How `opsctl sync pagerduty` lays out and names what it makes in PagerDuty."""
+    slack: SlackSettings = field(default_factory=SlackSettings)
+    """How `opsctl sync slack` names the on-call user groups."""
     mttr_goal: Duration = timedelta(hours=2)
     """Mean time to resolve a paged alert that the on-call aims for; `opsctl report` measures against it."""
 

@@ -152,7 +152,7 @@ def desired_pagerduty(org: Org, engine: Engine, now: datetime) -> PagerDutyDesir
         policies[policy.key] = policy
         service = ServiceSpec(
             f"service:team:{team.id}",
-            settings.name_prefix + fill(settings.team_service_name, {"team": team.id, "team_name": team.name}),
+            team_service_name(org, team),
             f"Pages the on-call of {team.name}: alerts that match no pipeline"
             + (" and every alert of the team's pipelines." if settings.service_per == "team" else "."),
             policy.key,
@@ -167,7 +167,7 @@ def desired_pagerduty(org: Org, engine: Engine, now: datetime) -> PagerDutyDesir
             tier = org.settings.tiers.get(pipeline.tier)
             service = ServiceSpec(
                 f"service:pipeline:{pipeline.id}",
-                settings.name_prefix + fill(settings.service_name, pipeline_fields(org, pipeline)),
+                service_name(org, pipeline),
                 (pipeline.description.strip() or f"Pipeline {pipeline.id} of team {pipeline.team}.")[:900],
                 policy.key,
                 tier.urgency if tier else "high",
@@ -202,16 +202,26 @@ def desired_pagerduty(org: Org, engine: Engine, now: datetime) -> PagerDutyDesir
     )
 
 
-def pipeline_fields(org: Org, pipeline: Pipeline) -> dict[str, str]:
-    """The fields of ``settings.pagerduty.service_name`` for ``pipeline``."""
+def service_name(org: Org, pipeline: Pipeline) -> str:
+    """The name of ``pipeline``'s service: ``settings.pagerduty.name_prefix`` and ``service_name``."""
     team = org.teams[pipeline.team]
-    return {
-        "pipeline": pipeline.id,
-        "pipeline_name": pipeline.name,
-        "team": team.id,
-        "team_name": team.name,
-        "tier": pipeline.tier,
-    }
+    values = {"pipeline": pipeline.id, "pipeline_name": pipeline.name, "team": team.id, "team_name": team.name}
+    settings = org.settings.pagerduty
+    return settings.name_prefix + fill(settings.service_name, values | {"tier": pipeline.tier})
+
+
+def team_service_name(org: Org, team: Team) -> str:
+    """The name of ``team``'s service: ``settings.pagerduty.name_prefix`` and ``team_service_name``."""
+    settings = org.settings.pagerduty
+    return settings.name_prefix + fill(settings.team_service_name, {"team": team.id, "team_name": team.name})
+
+
+def schedule_name(org: Org, rotation: Rotation, role: str) -> str:
+    """The name of ``rotation``'s schedule of ``role``: ``settings.pagerduty.name_prefix`` and ``schedule_name``."""
+    team = org.teams[rotation.team]
+    values = {"rotation": rotation.id, "rotation_name": rotation.title, "team": team.id, "team_name": team.name, "role": role}
+    settings = org.settings.pagerduty
+    return settings.name_prefix + fill(settings.schedule_name, values)
 
 
 def rename_fix(naming: PagerDutySettings, key: str) -> str:
@@ -265,12 +275,10 @@ def rotation_schedules(org: Org, engine: Engine, rotation: Rotation, now: dateti
             )
         assignments = [_slot_assignment(slot, role, roster) for slot in slots]
         overrides = _within(to_overrides(a for a in assignments if a is not None), until)
-        team = org.teams[rotation.team]
-        values = {"rotation": rotation.id, "rotation_name": rotation.title, "team": team.id, "team_name": team.name, "role": role}
         out.append(
             ScheduleSpec(
                 schedule_key(rotation.id, role),
-                org.settings.pagerduty.name_prefix + fill(org.settings.pagerduty.schedule_name, values),
+                schedule_name(org, rotation, role),
                 f"The {role} on-call of {rotation.title} (rotation {rotation.id}, team {rotation.team}). "
                 "Kept by opsctl from the ops repository: change the YAML, not this schedule.",
                 rotation.timezone,

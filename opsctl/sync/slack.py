@@ -26,7 +26,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from opsctl.engine.schedule.resolve import Engine
-from opsctl.model import Org, SlackSettings
+from opsctl.model import Org, SlackSettings, Team
 from opsctl.model.names import fill
 from opsctl.sync.apply import ApplyResult, Step, apply_steps
 from opsctl.sync.marker import human_text, read_marker, with_marker
@@ -133,9 +133,14 @@ def topic_text(org: Org, handle: str | None, oncall: list[OnCall]) -> str:
     return f"{TOPIC_PREFIX} {body}" + (f" · @{handle}" if handle else "")
 
 
+def usergroup_names(org: Org, team: Team) -> tuple[str, str]:
+    """The handle and the name of ``team``'s on-call group (``settings.slack``)."""
+    values = {"team": team.id, "team_name": team.name}
+    return fill(org.settings.slack.usergroup_handle, values), fill(org.settings.slack.usergroup_name, values)
+
+
 def desired_slack(org: Org, engine: Engine, now: datetime) -> SlackDesired:
     """The user groups and topics of every team with a rotation, as of ``now``."""
-    naming = org.settings.slack
     groups: list[UserGroupSpec] = []
     topics: list[TopicSpec] = []
     notices: list[Notice] = []
@@ -146,14 +151,13 @@ def desired_slack(org: Org, engine: Engine, now: datetime) -> SlackDesired:
         members = tuple(dict.fromkeys(p for item in oncall for p in item.pageable()))
         if not members and oncall:
             members = (oncall[0].primary,)  # nobody can be paged: the primary keeps the group, on reduced duty
-        names = {"team": team.id, "team_name": team.name}
-        handle = fill(naming.usergroup_handle, names)
+        handle, name = usergroup_names(org, team)
         groups.append(
             UserGroupSpec(
                 f"usergroup:{team.id}",
                 team.id,
                 handle,
-                fill(naming.usergroup_name, names),
+                name,
                 f"Who is on call for {team.name} now; kept by opsctl.",
                 members,
             )
@@ -172,7 +176,7 @@ def desired_slack(org: Org, engine: Engine, now: datetime) -> SlackDesired:
             notices.append(Notice("warning", f"team {team.id}", "has no slack_channel: no channel topic to keep"))
     wanted = {p for g in groups for p in g.members}
     people = {pid: SlackPerson(pid, p.name, p.email, p.slack_id) for pid, p in org.people.items() if pid in wanted}
-    return SlackDesired(now, people, tuple(groups), tuple(topics), tuple(notices), naming)
+    return SlackDesired(now, people, tuple(groups), tuple(topics), tuple(notices), org.settings.slack)
 
 
 # -- the actual state ---------------------------------------------------------------------

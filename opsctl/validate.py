@@ -16,6 +16,7 @@ from opsctl.engine.holidays import HolidayCalendar
 from opsctl.model import Org
 from opsctl.model.findings import Finding, error, sorted_findings, warning
 from opsctl.model.locations import Location
+from opsctl.model.names import schedule_name, service_name, team_service_name, usergroup_names
 from opsctl.model.spelling import did_you_mean
 from opsctl.repo.loader import OVERRIDES, RUNBOOKS_DIR, TIME_OFF, LoadResult, RepoFiles
 from opsctl.repo.placeholders import empty_sections, markdown_empty_sections, markers_in_text
@@ -110,9 +111,6 @@ def check_countries(org: Org, holidays: HolidayCalendar) -> Iterator[Finding]:
 def check_names(org: Org) -> Iterator[Finding]:
     """Two objects sync would give the same name, case aside (from the naming settings): sync
     makes the first, and PagerDuty or Slack would refuse the second on every run."""
-    from opsctl.sync.pagerduty_desired import schedule_name, service_name, team_service_name
-    from opsctl.sync.slack import usergroup_names
-
     pd, sl = org.settings.pagerduty, org.settings.slack
     with_rotations = [t for t in org.teams.values() if org.rotations_of(t.id)]
     services: list[tuple[str, str, object, str]] = [

@@ -6,14 +6,22 @@ names at least one field that tells its objects apart, so that two of them never
 same name. :class:`NamePattern` is the ``Annotated`` marker of such a setting: the loader
 reports a pattern with an unknown field, or a handle Slack would refuse, at its line and
 column, and the JSON Schema carries the same rule as a regular expression.
+
+:func:`service_name`, :func:`team_service_name`, :func:`schedule_name` and
+:func:`usergroup_names` fill the patterns for one object: the one place the sync desired
+states and ``opsctl validate`` (two objects named alike) take names from.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from opsctl.model.spelling import Spelled, did_you_mean
+
+if TYPE_CHECKING:
+    from opsctl.model import Org, Pipeline, Rotation, Team
 
 _FIELD = re.compile(r"\{([^{}]*)\}")
 
@@ -106,3 +114,34 @@ SCHEDULE_NAME = NamePattern(
 )
 USERGROUP_HANDLE = NamePattern(HANDLE_FIELDS, (("team",),), literal=HANDLE_CHARACTERS, example="{team}-oncall")
 USERGROUP_NAME = NamePattern(USERGROUP_NAME_FIELDS, (("team", "team_name"),), example="{team_name} on-call")
+
+
+# -- the names of what sync makes ------------------------------------------------------
+
+
+def service_name(org: Org, pipeline: Pipeline) -> str:
+    """The name of ``pipeline``'s service: ``settings.pagerduty.name_prefix`` and ``service_name``."""
+    team = org.teams[pipeline.team]
+    values = {"pipeline": pipeline.id, "pipeline_name": pipeline.name, "team": team.id, "team_name": team.name}
+    settings = org.settings.pagerduty
+    return settings.name_prefix + fill(settings.service_name, values | {"tier": pipeline.tier})
+
+
+def team_service_name(org: Org, team: Team) -> str:
+    """The name of ``team``'s service: ``settings.pagerduty.name_prefix`` and ``team_service_name``."""
+    settings = org.settings.pagerduty
+    return settings.name_prefix + fill(settings.team_service_name, {"team": team.id, "team_name": team.name})
+
+
+def schedule_name(org: Org, rotation: Rotation, role: str) -> str:
+    """The name of ``rotation``'s schedule of ``role``: ``settings.pagerduty.name_prefix`` and ``schedule_name``."""
+    team = org.teams[rotation.team]
+    values = {"rotation": rotation.id, "rotation_name": rotation.title, "team": team.id, "team_name": team.name, "role": role}
+    settings = org.settings.pagerduty
+    return settings.name_prefix + fill(settings.schedule_name, values)
+
+
+def usergroup_names(org: Org, team: Team) -> tuple[str, str]:
+    """The handle and the name of ``team``'s on-call group (``settings.slack``)."""
+    values = {"team": team.id, "team_name": team.name}
+    return fill(org.settings.slack.usergroup_handle, values), fill(org.settings.slack.usergroup_name, values)

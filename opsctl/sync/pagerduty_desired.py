@@ -38,7 +38,7 @@ from opsctl.engine.schedule.resolve import Engine
 from opsctl.engine.schedule.roster import Roster
 from opsctl.engine.schedule.timeline import Slot
 from opsctl.model import Org, PagerDutySettings, Person, Pipeline, Rotation, Team
-from opsctl.model.names import fill
+from opsctl.model.names import schedule_name, service_name, team_service_name
 from opsctl.sync.pagerduty_overrides import Assignment, OverrideSpec, Restriction, restrictions_for, to_overrides
 from opsctl.sync.plan import Notice
 
@@ -200,28 +200,6 @@ def desired_pagerduty(org: Org, engine: Engine, now: datetime) -> PagerDutyDesir
         tuple(notices),
         settings,
     )
-
-
-def service_name(org: Org, pipeline: Pipeline) -> str:
-    """The name of ``pipeline``'s service: ``settings.pagerduty.name_prefix`` and ``service_name``."""
-    team = org.teams[pipeline.team]
-    values = {"pipeline": pipeline.id, "pipeline_name": pipeline.name, "team": team.id, "team_name": team.name}
-    settings = org.settings.pagerduty
-    return settings.name_prefix + fill(settings.service_name, values | {"tier": pipeline.tier})
-
-
-def team_service_name(org: Org, team: Team) -> str:
-    """The name of ``team``'s service: ``settings.pagerduty.name_prefix`` and ``team_service_name``."""
-    settings = org.settings.pagerduty
-    return settings.name_prefix + fill(settings.team_service_name, {"team": team.id, "team_name": team.name})
-
-
-def schedule_name(org: Org, rotation: Rotation, role: str) -> str:
-    """The name of ``rotation``'s schedule of ``role``: ``settings.pagerduty.name_prefix`` and ``schedule_name``."""
-    team = org.teams[rotation.team]
-    values = {"rotation": rotation.id, "rotation_name": rotation.title, "team": team.id, "team_name": team.name, "role": role}
-    settings = org.settings.pagerduty
-    return settings.name_prefix + fill(settings.schedule_name, values)
 
 
 def rename_fix(naming: PagerDutySettings, key: str) -> str:

@@ -26,8 +26,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from opsctl.engine.schedule.resolve import Engine
-from opsctl.model import Org, SlackSettings, Team
-from opsctl.model.names import fill
+from opsctl.model import Org, SlackSettings
+from opsctl.model.names import usergroup_names
 from opsctl.sync.apply import ApplyResult, Step, apply_steps
 from opsctl.sync.marker import human_text, read_marker, with_marker
 from opsctl.sync.plan import Change, Notice, Plan, Value, field_changes
@@ -131,12 +131,6 @@ def topic_text(org: Org, handle: str | None, oncall: list[OnCall]) -> str:
 
     body = pair(oncall[0]) if len(oncall) == 1 else "; ".join(f"{item.rotation}: {pair(item)}" for item in oncall)
     return f"{TOPIC_PREFIX} {body}" + (f" · @{handle}" if handle else "")
-
-
-def usergroup_names(org: Org, team: Team) -> tuple[str, str]:
-    """The handle and the name of ``team``'s on-call group (``settings.slack``)."""
-    values = {"team": team.id, "team_name": team.name}
-    return fill(org.settings.slack.usergroup_handle, values), fill(org.settings.slack.usergroup_name, values)
 
 
 def desired_slack(org: Org, engine: Engine, now: datetime) -> SlackDesired:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -50,16 +51,37 @@ def location(path: str, node: Node) -> Location:
     return Location(path, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+MAX_ALIAS_EXPANSION = 100_000
+"""How many values aliases may add to a document beyond those written in it.
+
+Each alias repeats the value of its anchor; aliases of values that hold aliases multiply
+(ten nested levels of ten make 10**10 values from a few lines, a "billion laughs"). Reuse
+that stays within this many values is fine; more is refused before anything walks it.
+"""
+
+_ALIAS = re.compile(r"(?:^|[ \t\[{,])\*[^ \t\r\n\[\]{},]", re.MULTILINE)
+"""An alias token (``*name``); a ``*`` followed by a space (a cron field) is not one."""
+
+_FLOW_CONTEXTS = ("while parsing a flow sequence", "while parsing a flow mapping")
+
+
 def parse(path: str, text: str) -> tuple[Node | None, Finding | None]:
     """Compose ``text`` into a node tree, or return the syntax error as a finding."""
     try:
-        return yaml.compose(text, Loader=_Loader), None
+        node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        hint = ""
+        opened = exc.context_mark
+        if exc.context in _FLOW_CONTEXTS and opened is not None and mark is not None and mark.line > opened.line:
+            # An unclosed [ or { is only noticed at the next line's first token: point at
+            # the bracket that was left open, where the fix goes.
+            mark = opened
+            hint = f"the {'[' if exc.context.endswith('sequence') else '{'} opened here is not closed"
         where = Location(path, mark.line + 1, mark.column + 1) if mark is not None else Location(path, 1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         context = f" ({exc.context})" if exc.context and exc.problem else ""
-        return None, error(f"invalid YAML: {problem}{context}", where, code="yaml-syntax")
+        return None, error(f"invalid YAML: {problem}{context}", where, hint=hint, code="yaml-syntax")
     except yaml.YAMLError as exc:
         # ReaderError (a control character, bad encoding) has a position, not a mark.
         position = getattr(exc, "position", None)
@@ -70,6 +92,72 @@ def parse(path: str, text: str) -> tuple[Node | None, Finding | None]:
             column = position - (before.rfind("\n") + 1) + 1
         reason = getattr(exc, "reason", None) or "invalid YAML"
         return None, error(f"invalid YAML: {reason}", Location(path, line, column), code="yaml-syntax")
+    if node is not None and _ALIAS.search(text):
+        too_many = alias_expansion_problem(path, node, text)
+        if too_many is not None:
+            return None, too_many
+    return node, None
+
+
+def alias_expansion_problem(path: str, root: Node, text: str) -> Finding | None:
+    """An error when aliases make the document larger than :data:`MAX_ALIAS_EXPANSION` allows.
+
+    The composer turns an alias into a second reference to its anchor's node, so the tree
+    is a graph: its size as written is the number of distinct nodes, its size as read
+    counts each node once per path to it. Both are counted in one pass over the distinct
+    nodes (children before parents), without expanding anything.
+    """
+    expanded: dict[int, int] = {}
+    """Distinct node → its size as read, once all its children are counted."""
+    shared: dict[int, Node] = {}
+    """Nodes reached more than once: the anchors of aliases."""
+    open_nodes = {id(root)}
+    stack = [(root, iter(_children(root)))]
+    while stack:
+        node, children = stack[-1]
+        for child in children:
+            key = id(child)
+            if key in expanded:
+                shared[key] = child
+            elif key in open_nodes:
+                return error(
+                    "invalid YAML: an alias refers to a value that contains it (a recursive anchor)",
+                    location(path, child),
+                    code="yaml-aliases",
+                )
+            elif isinstance(child, ScalarNode):
+                expanded[key] = 1
+            else:
+                open_nodes.add(key)
+                stack.append((child, iter(_children(child))))
+                break
+        else:
+            stack.pop()
+            open_nodes.discard(id(node))
+            expanded[id(node)] = 1 + sum(expanded[id(child)] for child in _children(node))
+    total = expanded[id(root)]
+    if total - len(expanded) <= MAX_ALIAS_EXPANSION:
+        return None
+    # Name the anchor that repeats the most, where it is written.
+    worst = max(shared.values(), key=lambda n: expanded[id(n)], default=root)
+    where = location(path, worst)
+    anchor = re.match(r"&([^ \t\r\n\[\]{},]+)", text[worst.start_mark.index :])
+    name = f" &{anchor.group(1)}" if anchor else ""
+    return error(
+        f"aliases expand this file to {total:,} values from the {len(expanded):,} written (at most"
+        f" {MAX_ALIAS_EXPANSION:,} more are read): the anchor{name} here is repeated through nested aliases",
+        where,
+        hint="write the values out, or alias only values that hold no aliases themselves",
+        code="yaml-aliases",
+    )
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
 
 
 def describe(node: Node) -> str:

@@ -88,9 +88,9 @@ class SwapResolver:
             return
         person = self._primary(k)
         start, end = self.grid.boundary(k), self.grid.boundary(k + 1)
-        conflicts = self.availability.conflicts(person, start, end, holidays=self.holidays)
-        if not conflicts:
+        if self.availability.available(person, start, end, holidays=self.holidays):
             return
+        conflicts = self.availability.conflicts(person, start, end, holidays=self.holidays)
         period = self.roster.period(k)
         for j in search_order(k, period.size, period.first_shift, self.roster.period_end(period)):
             if j in state.swapped_with:

@@ -67,7 +67,9 @@ class Runtime:
 
     def org(self, *, catalog: bool = False) -> Org:
         """The org, or :class:`~opsctl.errors.RepoError` when the repository has errors."""
-        return self.load(catalog=catalog).require_ok()
+        from opsctl.repo.loader import WorkingTree, load
+
+        return load(WorkingTree(self.root), catalog=catalog, placeholders=False).require_ok()
 
     @property
     def calendar(self) -> CachedHolidays:

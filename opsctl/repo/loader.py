@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +32,8 @@ from opsctl.model import (
 from opsctl.model.findings import Finding, error, sorted_findings
 from opsctl.model.locations import Location, SourceMap
 from opsctl.repo import references as integrity
-from opsctl.repo.yaml_reader import INVALID, Converter, parse
+from opsctl.repo.placeholders import empty_sections, markers_in_text
+from opsctl.repo.yaml_reader import INVALID, Converter, parse, read_fields
 
 OWNERSHIP = "ownership.yaml"
 ROTATIONS_DIR = "rotations"
@@ -140,9 +141,11 @@ class LoadResult:
     findings: list[Finding] = field(default_factory=list)
     broken: set[str] = field(default_factory=set)
     """Ids left out for their errors."""
-    documents: dict[str, Node] = field(default_factory=dict)
-    """The parsed YAML of each file, for checks that look at what was written (placeholders)."""
+    documents: Mapping[str, Node] = field(default_factory=dict)
+    """The parsed YAML of each file that parses, for what looks at how it was written (composed again on use)."""
     files: RepoFiles | None = None
+    placeholders: list[Finding] = field(default_factory=list)
+    """Unfilled placeholders in the YAML files (found when loading with ``placeholders=True``)."""
 
     @property
     def ok(self) -> bool:
@@ -155,16 +158,42 @@ class LoadResult:
         return self.org
 
 
+class Documents(Mapping[str, Node]):
+    """The YAML node tree of each file that parsed, composed again when asked for.
+
+    A node tree takes some fifty times the memory of its text, so the loader keeps only
+    the texts; the few that look at the trees (the runbooks' page history) pay for them.
+    """
+
+    def __init__(self) -> None:
+        self.texts: dict[str, str] = {}
+        self._nodes: dict[str, Node] = {}
+
+    def __getitem__(self, path: str) -> Node:
+        if path not in self._nodes:
+            node, _ = parse(path, self.texts[path])
+            assert node is not None  # only texts that parsed are kept
+            self._nodes[path] = node
+        return self._nodes[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.texts)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
 class _Reader:
     """Reads and converts the files of one repository."""
 
-    def __init__(self, files: RepoFiles) -> None:
+    def __init__(self, files: RepoFiles, *, placeholders: bool) -> None:
         self.files = files
         self.sources = SourceMap()
         self.findings: list[Finding] = []
         self.broken: set[str] = set()
-        self.documents: dict[str, Node] = {}
+        self.documents = Documents()
         self.texts: dict[str, str] = {}
+        self.placeholders: list[Finding] | None = [] if placeholders else None
 
     def document(self, path: str, cls: type, *, required: bool = False) -> Any:
         value = self._document(path, cls, required=required)
@@ -211,7 +240,9 @@ class _Reader:
             return None
         text = text.removeprefix("\ufeff")
         self.texts[path] = text
-        self.sources.add_text(path, text)
+        self.sources.add_text(path, text, read_fields)
+        if self.placeholders is not None:
+            self.placeholders.extend(markers_in_text(path, text))
         node, problem = parse(path, text)
         if problem is not None:
             self.findings.append(problem)
@@ -221,7 +252,9 @@ class _Reader:
                 return cls()  # a file of comments only: nothing planned yet
             self.findings.append(error(f"{path} is empty", Location(path, 1, 1), code="empty-file"))
             return None
-        self.documents[path] = node
+        self.documents.texts[path] = text
+        if self.placeholders is not None:
+            self.placeholders.extend(empty_sections(path, node, lists_may_be_empty=path in (TIME_OFF, OVERRIDES)))
         converter = Converter(path, self.sources, self.findings, self.broken)
         value = converter.build(node, cls, _what(cls))
         return None if value is INVALID else value
@@ -261,17 +294,18 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def load(files: RepoFiles, *, catalog: bool = True) -> LoadResult:
+def load(files: RepoFiles, *, catalog: bool = True, placeholders: bool = True) -> LoadResult:
     """Read every file of the repository and check references.
 
-    ``catalog=False`` skips ``service_catalog/`` for commands that do not need it.
+    ``catalog=False`` skips ``service_catalog/`` for commands that do not need it, and
+    ``placeholders=False`` the search for unfilled placeholders (only validate reports them).
     """
     with _collector_paused():
-        return _load(files, catalog=catalog)
+        return _load(files, catalog=catalog, placeholders=placeholders)
 
 
-def _load(files: RepoFiles, *, catalog: bool) -> LoadResult:
-    reader = _Reader(files)
+def _load(files: RepoFiles, *, catalog: bool, placeholders: bool) -> LoadResult:
+    reader = _Reader(files, placeholders=placeholders)
     ownership: OwnershipFile | None = reader.document(OWNERSHIP, OwnershipFile, required=True)
     rotations: list[Rotation] = []
     for path in files.list_files(ROTATIONS_DIR):
@@ -305,8 +339,10 @@ def _load(files: RepoFiles, *, catalog: bool) -> LoadResult:
     if ownership is not None:
         # without people and teams every reference would be reported: say the one thing that matters
         findings.extend(integrity.check(org, files, reader.broken, catalog=catalog))
-    return LoadResult(org, findings, reader.broken, reader.documents, files)
+    return LoadResult(org, findings, reader.broken, reader.documents, files, reader.placeholders or [])
 
 
-def load_working_tree(root: str | os.PathLike[str] | None = None, *, catalog: bool = True) -> LoadResult:
-    return load(WorkingTree(resolve_root(root)), catalog=catalog)
+def load_working_tree(
+    root: str | os.PathLike[str] | None = None, *, catalog: bool = True, placeholders: bool = True
+) -> LoadResult:
+    return load(WorkingTree(resolve_root(root)), catalog=catalog, placeholders=placeholders)

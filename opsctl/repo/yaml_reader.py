@@ -25,9 +25,27 @@ from opsctl.model.locations import Location, SourceMap, Where
 from opsctl.model.spelling import Spelled, did_you_mean, parse_clock, parse_duration
 
 try:  # libyaml's parser is several times faster; fall back when it is absent
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - depends on the PyYAML build
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+
+class _Loader(_BaseLoader):
+    """PyYAML's safe loader with the tag of most scalars told at a glance.
+
+    The composer asks :meth:`resolve` for the tag of every value (a third of the time of a
+    large file went there); only plain scalars starting with one of a few characters can be
+    anything but text, and only those go through PyYAML's own resolution.
+    """
+
+    _may_resolve = frozenset(key for key in _BaseLoader.yaml_implicit_resolvers if key)
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode and not self.yaml_path_resolvers and None not in self.yaml_implicit_resolvers:
+            if not implicit[0] or (value and value[0] not in self._may_resolve):
+                return "tag:yaml.org,2002:str"
+        return super().resolve(kind, value, implicit)
+
 
 STR = "tag:yaml.org,2002:str"
 NULL = "tag:yaml.org,2002:null"
@@ -59,8 +77,8 @@ Each alias repeats the value of its anchor; aliases of values that hold aliases 
 that stays within this many values is fine; more is refused before anything walks it.
 """
 
-_ALIAS = re.compile(r"(?:^|[ \t\[{,])\*[^ \t\r\n\[\]{},]", re.MULTILINE)
-"""An alias token (``*name``); a ``*`` followed by a space (a cron field) is not one."""
+_ALIAS = re.compile(r"\*[^ \t\r\n\[\]{},]")
+"""A ``*`` that may start an alias (``*name``); one followed by a space (a cron field) cannot."""
 
 _FLOW_CONTEXTS = ("while parsing a flow sequence", "while parsing a flow mapping")
 
@@ -160,6 +178,62 @@ def _children(node: Node) -> list[Node]:
     return []
 
 
+def read_fields(at: Location, text: str, start: int, end: int) -> Where | None:
+    """Where the keys, fields and items of the mapping written at ``text[start:end]`` are.
+
+    The stretch is composed on its own, its first line indented as in the file so that
+    columns stay right; a stretch that does not compose alone (an alias of an anchor
+    outside it) is found in the whole file composed again.
+    """
+    column = at.column - 1
+    try:
+        node = yaml.compose(" " * column + text[start:end], Loader=_Loader)
+        line_base = at.line - 1
+    except yaml.YAMLError:
+        node, line_base = _node_at(text, start), 0
+    if node.__class__ is not MappingNode:
+        return None
+
+    def loc(part: Node) -> Location:
+        return Location(at.path, part.start_mark.line + 1 + line_base, part.start_mark.column + 1)
+
+    where = Where(at)
+    for key_node, value_node in node.value:
+        if key_node.__class__ is not ScalarNode or key_node.value in where.keys:
+            continue
+        key = key_node.value
+        where.keys[key] = loc(key_node)
+        where.fields[key] = loc(value_node)
+        if isinstance(value_node, SequenceNode):
+            for index, item in enumerate(value_node.value):
+                where.fields[f"{key}.{index}"] = loc(item)
+        elif isinstance(value_node, MappingNode):
+            for item_key, item_value in value_node.value:
+                if isinstance(item_key, ScalarNode):
+                    where.fields[f"{key}.{item_key.value}"] = loc(item_value)
+    return where
+
+
+@functools.lru_cache(maxsize=2)
+def _composed(text: str) -> dict[int, Node]:
+    """Every mapping node of ``text`` by its start offset (for stretches that need the whole file)."""
+    found: dict[int, Node] = {}
+    try:
+        stack = [yaml.compose(text, Loader=_Loader)]
+    except yaml.YAMLError:
+        return found
+    while stack:
+        node = stack.pop()
+        if isinstance(node, MappingNode):
+            found.setdefault(node.start_mark.index, node)
+        stack.extend(_children(node) if node is not None else ())
+    return found
+
+
+def _node_at(text: str, start: int) -> Node | None:
+    return _composed(text).get(start)
+
+
 def describe(node: Node) -> str:
     """What a node is, for messages: ``a list``, ``an integer 5``, ``null``."""
     if isinstance(node, MappingNode):
@@ -198,6 +272,22 @@ def _fields_of(cls: type) -> tuple[_FieldSpec, ...]:
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory
         specs.append(_FieldSpec(f.name, tp, required, None if required else default, _plan(tp), _allows_none(tp)))
     return tuple(specs)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Form:
+    """What :meth:`Converter.build` needs of a model class, worked out once per class."""
+
+    specs: dict[str, _FieldSpec]
+    required: tuple[str, ...]
+    has_id: bool
+    kind: str
+
+
+@functools.cache
+def _form_of(cls: type) -> _Form:
+    specs = {spec.name: spec for spec in _fields_of(cls)}
+    return _Form(specs, tuple(name for name, spec in specs.items() if spec.required), "id" in specs, _kind_name(cls))
 
 
 def _kind_name(cls: type) -> str:
@@ -248,7 +338,11 @@ def parse_date_or_datetime(text: str) -> date | datetime:
 
 
 class Converter:
-    """Builds model values from nodes of one file, reporting problems into ``findings``."""
+    """Builds model values from nodes of one file, reporting problems into ``findings``.
+
+    ``line_base`` and ``index_base`` place nodes composed from a stretch of the file
+    (rather than the whole file) at their lines and character offsets in it.
+    """
 
     def __init__(self, path: str, sources: SourceMap, findings: list[Finding], broken: set[str] | None = None) -> None:
         self.path = path
@@ -256,9 +350,12 @@ class Converter:
         self.findings = findings
         self.broken = broken if broken is not None else set()
         """Ids of objects left out for their errors, so references to them are not reported again."""
+        self.line_base = 0
+        self.index_base = 0
 
     def loc(self, node: Node) -> Location:
-        return location(self.path, node)
+        mark = node.start_mark
+        return Location(self.path, mark.line + 1 + self.line_base, mark.column + 1)
 
     def fail(self, node: Node, message: str, *, hint: str = "", code: str = "type") -> Any:
         self.findings.append(error(message, self.loc(node), hint=hint, code=code))
@@ -273,38 +370,44 @@ class Converter:
     # -- containers --------------------------------------------------------------------
 
     def build(self, node: Node, cls: type, what: str) -> Any:
-        """Build dataclass ``cls`` from a mapping node, and register its locations."""
-        if not isinstance(node, MappingNode):
+        """Build dataclass ``cls`` from a mapping node, and register where it was written.
+
+        Only the object's own place is kept; its fields' places are read again from the
+        text when a finding asks (:func:`read_fields`).
+        """
+        if node.__class__ is not MappingNode:
             return self.fail(node, f"{what}: expected a mapping, got {describe(node)}")
-        specs = {spec.name: spec for spec in _fields_of(cls)}
-        identity = _id_of(node) if "id" in specs else None
+        form = _form_of(cls)
+        specs = form.specs
+        identity = _id_of(node) if form.has_id else None
         if identity is not None:
-            what = f"{_kind_name(cls)} {identity!r}"
-        where = Where(self.loc(node))
+            what = f"{form.kind} {identity!r}"
         values: dict[str, Any] = {}
+        seen: dict[str, Node] = {}
         ok = True
         for key_node, value_node in node.value:
-            key = self._key(key_node, what)
-            if key is None:
+            if key_node.__class__ is ScalarNode and key_node.tag == STR:
+                key = key_node.value
+            else:
+                key = self._key(key_node, what)
+                if key is None:
+                    ok = False
+                    continue
+            if key in seen:
+                first = self.loc(seen[key]).line
+                self.fail(key_node, f"duplicate key {key!r} in {what} (first at line {first})", code="duplicate-key")
                 ok = False
                 continue
-            if key in where.keys:
-                self.fail(
-                    key_node, f"duplicate key {key!r} in {what} (first at line {where.keys[key].line})", code="duplicate-key"
-                )
-                ok = False
-                continue
-            where.keys[key] = self.loc(key_node)
+            seen[key] = key_node
             spec = specs.get(key)
             if spec is None:
                 hint = "YAML merge keys are not supported; repeat the values" if key == "<<" else ""
                 self.fail(
-                    key_node, f"unknown key {key!r} in {_kind_name(cls)}{did_you_mean(key, specs)}", hint=hint, code="unknown-key"
+                    key_node, f"unknown key {key!r} in {form.kind}{did_you_mean(key, specs)}", hint=hint, code="unknown-key"
                 )
                 ok = False
                 continue
-            where.fields[key] = self.loc(value_node)
-            if isinstance(value_node, ScalarNode) and value_node.tag == NULL and not spec.allows_none:
+            if value_node.tag == NULL and not spec.allows_none and value_node.__class__ is ScalarNode:
                 if spec.required:
                     self.fail(value_node, f"{what}: {key!r} needs a value ({_type_name(spec.type)})", code="missing-key")
                     ok = False
@@ -316,28 +419,18 @@ class Converter:
                 # default so that the other checks still see the rest of the object.
                 ok = ok and not spec.required
                 continue
-            self._record_items(where, key, value_node)
             values[key] = value
-        for spec in specs.values():
-            if spec.required and spec.name not in where.keys:
-                self.findings.append(error(f"{what}: missing required key {spec.name!r}", self.loc(node), code="missing-key"))
+        for name in form.required:
+            if name not in seen:
+                self.findings.append(error(f"{what}: missing required key {name!r}", self.loc(node), code="missing-key"))
                 ok = False
         if not ok:
             if identity is not None:
                 self.broken.add(identity)
             return INVALID
         obj = cls(**values)
-        self.sources.register(obj, where)
+        self.sources.register(obj, self.loc(node), node.start_mark.index + self.index_base, node.end_mark.index + self.index_base)
         return obj
-
-    def _record_items(self, where: Where, key: str, node: Node) -> None:
-        if isinstance(node, SequenceNode):
-            for index, item in enumerate(node.value):
-                where.fields[f"{key}.{index}"] = self.loc(item)
-        elif isinstance(node, MappingNode):
-            for key_node, value_node in node.value:
-                if isinstance(key_node, ScalarNode):
-                    where.fields[f"{key}.{key_node.value}"] = self.loc(value_node)
 
     def _key(self, node: Node, what: str) -> str | None:
         if not isinstance(node, ScalarNode) or node.tag not in (STR, "tag:yaml.org,2002:merge"):
@@ -361,7 +454,7 @@ class Converter:
         if not isinstance(node, MappingNode):
             return self.fail(node, f"{what}: expected a mapping, got {describe(node)}")
         out: dict[str, Any] = {}
-        seen: dict[str, Location] = {}
+        seen: dict[str, Node] = {}
         ok = True
         for key_node, value_node in node.value:
             key = self._key(key_node, what)
@@ -369,10 +462,11 @@ class Converter:
                 ok = False
                 continue
             if key in seen:
-                self.fail(key_node, f"duplicate key {key!r} in {what} (first at line {seen[key].line})", code="duplicate-key")
+                first = self.loc(seen[key]).line
+                self.fail(key_node, f"duplicate key {key!r} in {what} (first at line {first})", code="duplicate-key")
                 ok = False
                 continue
-            seen[key] = self.loc(key_node)
+            seen[key] = key_node
             value = value_plan(self, value_node, f"{what}.{key}")
             if value is INVALID:
                 ok = False
@@ -405,12 +499,19 @@ def _plan(tp: Any) -> Plan:
         base, *meta = get_args(tp)
         inner = _plan(base)
         markers = [m for m in meta if isinstance(m, Spelled)]
+        checked: dict[str, str | None] = {}
+        """Answers of markers with a check of their own (a time zone looked up): few distinct values, many repeats."""
 
         def annotated(conv: Converter, node: Node, what: str) -> Any:
             value = inner(conv, node, what)
             if isinstance(value, str):
                 for marker in markers:
-                    problem = marker.problem(value)
+                    if marker.check is None:
+                        problem = marker.problem(value)
+                    elif value in checked:
+                        problem = checked[value]
+                    else:
+                        problem = checked[value] = marker.problem(value)
                     if problem:
                         return conv.fail(node, f"{what}: {problem}", code="invalid-value")
             return value
@@ -488,6 +589,8 @@ def _scalar_text(conv: Converter, node: Node, what: str, expected: str, *, tags:
 
 
 def _str(conv: Converter, node: Node, what: str) -> Any:
+    if node.tag == STR and node.__class__ is ScalarNode:
+        return node.value
     text = _scalar_text(conv, node, what, "a string", tags=(STR,))
     return INVALID if text is None else text
 

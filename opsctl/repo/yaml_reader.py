@@ -41,8 +41,12 @@ class _Loader(_BaseLoader):
     _may_resolve = frozenset(key for key in _BaseLoader.yaml_implicit_resolvers if key)
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        plain_text = not implicit[0] or (value and value[0] not in self._may_resolve)
-        if kind is ScalarNode and plain_text and not self.yaml_path_resolvers and None not in self.yaml_implicit_resolvers:
+        if (
+            kind is ScalarNode
+            and (not implicit[0] or (value and value[0] not in self._may_resolve))
+            and not self.yaml_path_resolvers
+            and None not in self.yaml_implicit_resolvers
+        ):
             return "tag:yaml.org,2002:str"
         return super().resolve(kind, value, implicit)
 

@@ -44,7 +44,9 @@ def measures(scale: int, root: Path, only: set[str]) -> list[Measure]:
     at = f"{scale}×"
     out = [
         Measure(f"validate, {at}", lambda c: c.argv("--root", str(root), "validate"), forget),
-        Measure(f"whoisoncall (all, cold), {at}", lambda c: c.argv("--root", str(root), "whoisoncall", "--format", "json"), forget),
+        Measure(
+            f"whoisoncall (all, cold), {at}", lambda c: c.argv("--root", str(root), "whoisoncall", "--format", "json"), forget
+        ),
         Measure(
             f"whoisoncall --team --at +30d (cold), {at}",
             lambda c: c.argv("--root", str(root), "whoisoncall", "--team", TEAM, "--at", "+30d", "--format", "json"),
@@ -61,7 +63,9 @@ def measures(scale: int, root: Path, only: set[str]) -> list[Measure]:
         ),
         Measure(
             f"runbooks render --format html, {at}",
-            lambda c: c.argv("--root", str(root), "runbooks", "render", "--format", "html", "--out", str(WORK / f"site-{c.name}")),
+            lambda c: c.argv(
+                "--root", str(root), "runbooks", "render", "--format", "html", "--out", str(WORK / f"site-{c.name}")
+            ),
             forget,
         ),
         Measure(
@@ -99,7 +103,9 @@ def main() -> None:
     parser.add_argument("--scales", default="1,3,10")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--against", default="main", help="A git revision to measure beside this tree ('' for none).")
-    parser.add_argument("--only", default="", help="Comma-separated: validate, whoisoncall, team, team-warm, schedule, runbooks, desired.")
+    parser.add_argument(
+        "--only", default="", help="Comma-separated: validate, whoisoncall, team, team-warm, schedule, runbooks, desired."
+    )
     parser.add_argument("--desired-state", metavar="ROOT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.desired_state:

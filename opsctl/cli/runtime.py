@@ -32,6 +32,7 @@ class Runtime:
         self.env = current()
         self.now = datetime.now(UTC)
         self._calendar: CachedHolidays | None = None
+        self._slice: Org | None = None
 
     @cached_property
     def cache(self) -> Path:
@@ -42,7 +43,7 @@ class Runtime:
 
     @cached_property
     def root(self) -> Path:
-        from opsctl.repo.loader import resolve_root
+        from opsctl.repo.root import resolve_root
 
         return resolve_root(self._root)
 
@@ -65,11 +66,29 @@ class Runtime:
 
         return load(WorkingTree(self.root), catalog=catalog)
 
-    def org(self, *, catalog: bool = False) -> Org:
-        """The org, or :class:`~opsctl.errors.RepoError` when the repository has errors."""
+    def org(self, *, catalog: bool = False, team: str | None = None, pipeline: str | None = None) -> Org:
+        """The org, or :class:`~opsctl.errors.RepoError` when the repository has errors.
+
+        With ``team`` or ``pipeline``, possibly only that team's slice of it, from the cache
+        of slices (:mod:`opsctl.cli.org_cache`): enough for answers about that team alone.
+        """
+        sliced = (team is not None or pipeline is not None) and not catalog
+        if sliced:
+            from opsctl.cli.org_cache import read_slice
+
+            part = read_slice(str(self.root), self.env, team=team, pipeline=pipeline)
+            if part is not None:
+                self._slice = part
+                return part
         from opsctl.repo.loader import WorkingTree, load
 
-        return load(WorkingTree(self.root), catalog=catalog, placeholders=False).require_ok()
+        if not sliced:
+            return load(WorkingTree(self.root), catalog=catalog, placeholders=False).require_ok()
+        from opsctl.cli.org_cache import write_slices
+
+        org = load(WorkingTree(self.root), catalog=False, placeholders=False).require_ok()
+        write_slices(str(self.root), self.env, org)
+        return org
 
     @property
     def calendar(self) -> CachedHolidays:
@@ -89,6 +108,8 @@ class Runtime:
         from opsctl.answers.oncall import compiled_rotations
         from opsctl.cli.answer_cache import WINDOW_DAYS, compile_answers, write_cache
 
+        if org is self._slice:
+            return  # one team's slice: the compiled answers must hold every rotation
         rotations = compiled_rotations(org, engine, self.now, WINDOW_DAYS)
         write_cache(str(self.root), compile_answers(str(self.root), rotations, self.now), self.env)
 

@@ -548,6 +548,58 @@ class Org:
         return [service for catalog in self.catalogs for service in catalog.services]
 
 
+def team_slices(org: Org) -> dict[str, Org]:
+    """Per team, the part of the org its on-call answers depend on, as an org of its own.
+
+    A slice holds the team, its rotations and their overrides, its pipelines, every person
+    those name (members, every roster, override people, owners), and the time off of those
+    people: what `whoisoncall --team`, `--pipeline` and `explain` read. The schedule of a
+    rotation depends on nothing else, so a slice answers exactly as the whole org does.
+    Catalogs and file locations are left out. Built for all teams in one pass.
+    """
+    from opsctl.model.locations import SourceMap
+
+    rotations: dict[str, list[Rotation]] = {}
+    for rotation in org.rotations.values():
+        rotations.setdefault(rotation.team, []).append(rotation)
+    overrides: dict[str, list[Override]] = {}
+    for override in org.overrides:
+        overrides.setdefault(override.rotation, []).append(override)
+    pipelines: dict[str, list[Pipeline]] = {}
+    for pipeline in org.pipelines.values():
+        pipelines.setdefault(pipeline.team, []).append(pipeline)
+    time_off: dict[str, list[TimeOff]] = {}
+    for entry in org.time_off:
+        time_off.setdefault(entry.person, []).append(entry)
+    slices = {}
+    for team in org.teams.values():
+        names: dict[str, None] = dict.fromkeys(team.members)
+        if team.lead:
+            names[team.lead] = None
+        team_overrides = [o for r in rotations.get(team.id, []) for o in overrides.get(r.id, [])]
+        for rotation in rotations.get(team.id, []):
+            names.update(dict.fromkeys(rotation.members))
+            for change in rotation.roster_changes:
+                names.update(dict.fromkeys(change.members))
+        names.update(dict.fromkeys(o.person for o in team_overrides))
+        for pipeline in pipelines.get(team.id, []):
+            names.update(dict.fromkeys((pipeline.primary, pipeline.secondary)))
+        people = {name: org.people[name] for name in names if name in org.people}
+        kept = {id(o) for o in team_overrides}
+        slices[team.id] = Org(
+            settings=org.settings,
+            people=people,
+            teams={team.id: team},
+            pipelines={p.id: p for p in pipelines.get(team.id, [])},
+            rotations={r.id: r for r in rotations.get(team.id, [])},
+            time_off=tuple(entry for name in people for entry in time_off.get(name, [])),
+            overrides=tuple(o for o in org.overrides if id(o) in kept),  # in file order: the last written wins
+            catalogs=(),
+            sources=SourceMap(),
+        )
+    return slices
+
+
 FILE_KINDS: dict[str, type] = {
     "ownership": OwnershipFile,
     "rotation": Rotation,

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from yaml.nodes import Node
 
-from opsctl.errors import RepoError, UsageError
+from opsctl.errors import RepoError
 from opsctl.model import (
     CatalogFile,
     Org,
@@ -33,6 +33,7 @@ from opsctl.model.findings import Finding, error, sorted_findings
 from opsctl.model.locations import Location, SourceMap
 from opsctl.repo import references as integrity
 from opsctl.repo.placeholders import empty_sections, markers_in_text
+from opsctl.repo.root import resolve_root
 from opsctl.repo.yaml_reader import INVALID, Converter, parse, read_fields
 
 OWNERSHIP = "ownership.yaml"
@@ -122,15 +123,6 @@ class MemoryFiles:
     def size(self, path: str) -> int | None:
         data = self.files.get(path)
         return None if data is None else len(data)
-
-
-def resolve_root(root: str | os.PathLike[str] | None) -> Path:
-    """The repository root: ``root``, else the current directory (the CLI reads ``$OPSCTL_ROOT``)."""
-    chosen = root if root is not None else "."
-    path = Path(chosen).expanduser()
-    if not path.is_dir():
-        raise UsageError(f"ops repository {str(chosen)!r} is not a directory")
-    return path
 
 
 @dataclass

@@ -48,7 +48,7 @@ class _Loader(_BaseLoader):
             and None not in self.yaml_implicit_resolvers
         ):
             return "tag:yaml.org,2002:str"
-        return super().resolve(kind, value, implicit)
+        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
 
 
 STR = "tag:yaml.org,2002:str"

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import yaml
 from yaml.nodes import Node
 
 from opsctl.errors import RepoError
@@ -34,7 +35,7 @@ from opsctl.model.locations import Location, SourceMap
 from opsctl.repo import references as integrity
 from opsctl.repo.placeholders import empty_sections, markers_in_text
 from opsctl.repo.root import resolve_root
-from opsctl.repo.yaml_reader import INVALID, Converter, parse, read_fields
+from opsctl.repo.yaml_reader import INVALID, Batched, Converter, Unbatchable, parse, read_fields, split_batches
 
 OWNERSHIP = "ownership.yaml"
 ROTATIONS_DIR = "rotations"
@@ -235,6 +236,12 @@ class _Reader:
         self.sources.add_text(path, text, read_fields)
         if self.placeholders is not None:
             self.placeholders.extend(markers_in_text(path, text))
+        if len(text) > BATCHED_FROM:
+            batched = split_batches(text)
+            if batched is not None:
+                value = self._batched(path, cls, text, batched)
+                if value is not _WHOLE:
+                    return value
         node, problem = parse(path, text)
         if problem is not None:
             self.findings.append(problem)
@@ -250,6 +257,38 @@ class _Reader:
         converter = Converter(path, self.sources, self.findings, self.broken)
         value = converter.build(node, cls, _what(cls))
         return None if value is INVALID else value
+
+    def _batched(self, path: str, cls: type, text: str, batched: Batched) -> Any:
+        """The document read with its long lists composed a batch at a time, or :data:`_WHOLE`
+        to compose it whole (what it found so far is taken back: the whole reading says it)."""
+        findings, broken = len(self.findings), set(self.broken)
+        placeholders = len(self.placeholders) if self.placeholders is not None else 0
+        skeleton, problem = parse(path, batched.skeleton)
+        if problem is not None or skeleton is None:
+            return _WHOLE
+        converter = Converter(path, self.sources, self.findings, self.broken)
+        lists_may_be_empty = path in (TIME_OFF, OVERRIDES)
+        if self.placeholders is not None:
+            found = self.placeholders
+            found.extend(empty_sections(path, skeleton, lists_may_be_empty=lists_may_be_empty, skip=frozenset(batched.lists)))
+            converter.on_batch = lambda node, line: found.extend(empty_sections(path, node, line_base=line))
+        try:
+            value = converter.build(skeleton, cls, _what(cls), batched, text)
+        except (Unbatchable, yaml.YAMLError):
+            del self.findings[findings:]
+            self.broken.clear()
+            self.broken.update(broken)
+            if self.placeholders is not None:
+                del self.placeholders[placeholders:]
+            return _WHOLE
+        self.documents.texts[path] = text
+        return None if value is INVALID else value
+
+
+_WHOLE: Any = object()
+"""Compose the document whole (see :meth:`_Reader._batched`)."""
+BATCHED_FROM = 256 * 1024
+"""Documents longer than this (in characters) have their long lists composed a batch at a time."""
 
 
 def _megabytes(size: int) -> str:

@@ -356,6 +356,8 @@ class Converter:
         """Ids of objects left out for their errors, so references to them are not reported again."""
         self.line_base = 0
         self.index_base = 0
+        self.on_batch: Callable[[Node, int], None] | None = None
+        """Called with each batch's nodes and first line, while they exist (for placeholders)."""
 
     def loc(self, node: Node) -> Location:
         mark = node.start_mark
@@ -373,11 +375,13 @@ class Converter:
 
     # -- containers --------------------------------------------------------------------
 
-    def build(self, node: Node, cls: type, what: str) -> Any:
+    def build(self, node: Node, cls: type, what: str, batched: Batched | None = None, text: str = "") -> Any:
         """Build dataclass ``cls`` from a mapping node, and register where it was written.
 
         Only the object's own place is kept; its fields' places are read again from the
-        text when a finding asks (:func:`read_fields`).
+        text when a finding asks (:func:`read_fields`). With ``batched`` (for the document's
+        top level), the lists it names are read from ``text`` a batch at a time instead of
+        from ``node``, where they stand as ``[]``.
         """
         if node.__class__ is not MappingNode:
             return self.fail(node, f"{what}: expected a mapping, got {describe(node)}")
@@ -417,7 +421,10 @@ class Converter:
                     ok = False
                 # an empty optional section takes its default; validate warns about it
                 continue
-            value = spec.plan(self, value_node, key)
+            if batched is not None and key in batched.lists:
+                value = self._batched_sequence(spec.type, batched.lists[key], text, key)
+            else:
+                value = spec.plan(self, value_node, key)
             if value is INVALID:
                 # A required field is lost with its object; an optional one takes its
                 # default so that the other checks still see the rest of the object.
@@ -435,6 +442,28 @@ class Converter:
         obj = cls(**values)
         self.sources.register(obj, self.loc(node), node.start_mark.index + self.index_base, node.end_mark.index + self.index_base)
         return obj
+
+    def _batched_sequence(self, tp: Any, batches: list[Batch], text: str, what: str) -> Any:
+        """A list of objects read a batch at a time; raises :class:`Unbatchable` when a batch does not compose to its items."""
+        item_type = get_args(tp)[0]
+        item = _plan(item_type)
+        items = []
+        for batch in batches:
+            node = yaml.compose(text[batch.start : batch.end], Loader=_Loader)
+            if node.__class__ is not SequenceNode or len(node.value) != batch.count:
+                raise Unbatchable
+            self.line_base, self.index_base = batch.line, batch.start
+            try:
+                items += [item(self, child, f"{what}[{batch.first + i}]") for i, child in enumerate(node.value)]
+                if self.on_batch is not None:
+                    self.on_batch(node, batch.line)
+            finally:
+                self.line_base = self.index_base = 0
+        if any(value is INVALID for value in items):
+            if _is_dataclass_type(item_type):
+                return tuple(value for value in items if value is not INVALID)
+            return INVALID
+        return tuple(items)
 
     def _key(self, node: Node, what: str) -> str | None:
         if not isinstance(node, ScalarNode) or node.tag not in (STR, "tag:yaml.org,2002:merge"):
@@ -685,3 +714,133 @@ _SCALARS: dict[Any, Callable[[Converter, Node, str], Any]] = {
     date: _date,
     datetime: _datetime,
 }
+
+
+# -- long lists composed a batch at a time ---------------------------------------------------
+
+BATCH_ITEMS = 200
+"""Items of a long top-level list composed together: a node tree takes some fifty times the
+memory of its text, so a 10,000-pipeline ownership.yaml is never composed whole."""
+
+_TOP_KEY = re.compile(r"([A-Za-z_][\w.-]*)[ \t]*:(?:[ \t].*)?\r?$")
+_EMPTY_TOP_KEY = re.compile(r"[A-Za-z_][\w.-]*[ \t]*:[ \t]*\r?$")
+_NODE_PROPERTY = re.compile(r"(?:^|[\s\[{,])[&*!][^\s\[\]{},]", re.MULTILINE)
+"""An anchor, alias or tag: a document with these is composed whole (an alias may reach
+across batches)."""
+
+
+class Unbatchable(Exception):
+    """A batch did not compose to the items it was cut for: the document is composed whole."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Batch:
+    """Items ``first`` to ``first + count`` of a top-level list, written in ``text[start:end]``
+    from line ``line`` (0-based)."""
+
+    first: int
+    count: int
+    start: int
+    end: int
+    line: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Batched:
+    """A document whose long top-level lists are composed a batch at a time.
+
+    ``skeleton`` is the text with those lists' items blanked out (same length and lines, so
+    every other value keeps its place) and ``[]`` written in their stead.
+    """
+
+    skeleton: str
+    lists: dict[str, list[Batch]]
+
+
+def split_batches(text: str, size: int | None = None) -> Batched | None:
+    """Cut the long block lists under top-level keys into batches of ``size`` items; None
+    when the document is not laid out plainly enough to be sure that composing the
+    batches apart reads the same values as composing it whole (then it is composed whole).
+
+    A batch starts at a line ``- ...`` at the list's indentation; a quoted scalar or a flow
+    collection cut by such a line leaves its batch unterminated, which fails to compose,
+    and the caller then composes the document whole.
+    """
+    size = size or BATCH_ITEMS
+    if _NODE_PROPERTY.search(text):
+        return None
+    lines = text.split("\n")
+    offsets = [0] * len(lines)
+    at = 0
+    for number, row in enumerate(lines):
+        offsets[number] = at
+        at += len(row) + 1
+    lists: dict[str, list[Batch]] = {}
+    blank: list[tuple[int, int]] = []  # line ranges to blank out
+    number = 0
+    while number < len(lines):
+        row = lines[number]
+        if not row or row[0] in " #\r" or row.lstrip(" \r").startswith("#") or not row.strip():
+            if row[:1] == "\t":
+                return None
+            number += 1
+            continue
+        top = _TOP_KEY.match(row)
+        if top is None:
+            return None  # a document marker, a directive, a flow or quoted top level, …
+        number += 1
+        if not _EMPTY_TOP_KEY.match(row):
+            continue
+        # the block under an empty top-level key: a list of items at one indentation?
+        items: list[int] = []
+        indent = -1
+        block_end = number
+        while block_end < len(lines):
+            line = lines[block_end]
+            content = line.lstrip(" ")
+            if not content.strip(" \r") or content.startswith("#"):
+                block_end += 1
+                continue
+            depth = len(line) - len(content)
+            if content.startswith("\t"):
+                return None
+            if depth == 0 and not (content.startswith("- ") or content.rstrip("\r") == "-"):
+                break  # the next top-level key
+            if indent < 0:  # the first line says: a list at this depth, or a mapping (composed with the rest)
+                indent = depth if content.startswith("- ") or content.rstrip("\r") == "-" else -2
+            if indent >= 0:
+                if depth < indent:
+                    return None
+                if depth == indent:
+                    if not (content.startswith("- ") or content.rstrip("\r") == "-"):
+                        return None
+                    items.append(block_end)
+            block_end += 1
+        if indent >= 0 and len(items) > size:
+            if len(lines[items[0]]) < indent + 3 or items[0] == number - 1:
+                return None  # no room to write [] in place of the first item
+            batches = []
+            for first in range(0, len(items), size):
+                begin = items[first]
+                stop = items[first + size] if first + size < len(items) else block_end
+                count = min(size, len(items) - first)
+                batches.append(Batch(first, count, offsets[begin], offsets[stop] if stop < len(lines) else len(text), begin))
+            lists[top.group(1)] = batches
+            blank.append((items[0], block_end))
+        number = block_end
+    if not lists:
+        return None
+    pieces: list[str] = []
+    done = 0
+    for begin, stop in blank:
+        pieces.append(text[done : offsets[begin]])
+        blanked = [" " * len(line.rstrip("\r")) + ("\r" if line.endswith("\r") else "") for line in lines[begin:stop]]
+        opening = blanked[0]
+        depth = len(lines[begin]) - len(lines[begin].lstrip(" "))
+        blanked[0] = opening[: depth + 1] + "[]" + opening[depth + 3 :]  # indented, so it is the key's value
+        pieces.append("\n".join(blanked))
+        done = offsets[stop] - 1 if stop < len(lines) else len(text)
+    pieces.append(text[done:])
+    skeleton = "".join(pieces)
+    assert len(skeleton) == len(text)
+    return Batched(skeleton, lists)

@@ -723,10 +723,25 @@ BATCH_ITEMS = 200
 memory of its text, so a 10,000-pipeline ownership.yaml is never composed whole."""
 
 _TOP_KEY = re.compile(r"([A-Za-z_][\w.-]*)[ \t]*:(?:[ \t].*)?\r?$")
+_TOP_LEVEL_LINE = re.compile(r"^[^ \t\r\n#].*$", re.MULTILINE)
+_CONTENT_LINE = re.compile(r"^( *)([^ \r\n#].*)$", re.MULTILINE)
+_ITEM = re.compile(r"-(?: |\r?$)")
+_TAB_INDENT = re.compile(r"\n *\t")
+_BLANK = bytes(c if c in b"\r\n" else 32 for c in range(256))
+"""Every byte but line breaks to a space."""
+_NOT_A_BREAK = re.compile(r"[^\r\n]+")
 _EMPTY_TOP_KEY = re.compile(r"[A-Za-z_][\w.-]*[ \t]*:[ \t]*\r?$")
-_NODE_PROPERTY = re.compile(r"(?:^|[\s\[{,])[&*!][^\s\[\]{},]", re.MULTILINE)
-"""An anchor, alias or tag: a document with these is composed whole (an alias may reach
-across batches)."""
+_NODE_PROPERTY = re.compile(r"[&*!][^\s\[\]{},]")
+"""What may be an anchor, alias or tag (when at the start of a line or after a space or
+``[{,``): a document with these is composed whole (an alias may reach across batches)."""
+
+
+def _has_node_property(text: str) -> bool:
+    for match in _NODE_PROPERTY.finditer(text):
+        at = match.start()
+        if at == 0 or text[at - 1] in " \t\r\n[{,":
+            return True
+    return False
 
 
 class Unbatchable(Exception):
@@ -764,82 +779,72 @@ def split_batches(text: str, size: int | None = None) -> Batched | None:
 
     A batch starts at a line ``- ...`` at the list's indentation; a quoted scalar or a flow
     collection cut by such a line leaves its batch unterminated, which fails to compose,
-    and the caller then composes the document whole.
+    and the caller then composes the document whole. The text is scanned with regular
+    expressions only: a line-by-line loop cost more than composing.
     """
     size = size or BATCH_ITEMS
-    if _NODE_PROPERTY.search(text):
+    if _has_node_property(text) or _TAB_INDENT.search("\n" + text[:256]) or _TAB_INDENT.search(text):
         return None
-    lines = text.split("\n")
-    offsets = [0] * len(lines)
-    at = 0
-    for number, row in enumerate(lines):
-        offsets[number] = at
-        at += len(row) + 1
+    tops = list(_TOP_LEVEL_LINE.finditer(text))
     lists: dict[str, list[Batch]] = {}
-    blank: list[tuple[int, int]] = []  # line ranges to blank out
+    blank: list[tuple[int, int]] = []  # character ranges to blank out
+    line = 0
+    counted = 0
     number = 0
-    while number < len(lines):
-        row = lines[number]
-        if not row or row[0] in " #\r" or row.lstrip(" \r").startswith("#") or not row.strip():
-            if row[:1] == "\t":
-                return None
-            number += 1
-            continue
-        top = _TOP_KEY.match(row)
-        if top is None:
-            return None  # a document marker, a directive, a flow or quoted top level, …
+    while number < len(tops):
+        top = tops[number]
+        row = top.group(0)
         number += 1
+        key = _TOP_KEY.match(row)
+        if key is None:
+            return None  # a document marker, a directive, a flow or quoted top level, an item of no key, …
         if not _EMPTY_TOP_KEY.match(row):
             continue
-        # the block under an empty top-level key: a list of items at one indentation?
-        items: list[int] = []
-        indent = -1
-        block_end = number
-        while block_end < len(lines):
-            line = lines[block_end]
-            content = line.lstrip(" ")
-            if not content.strip(" \r") or content.startswith("#"):
-                block_end += 1
-                continue
-            depth = len(line) - len(content)
-            if content.startswith("\t"):
-                return None
-            if depth == 0 and not (content.startswith("- ") or content.rstrip("\r") == "-"):
-                break  # the next top-level key
-            if indent < 0:  # the first line says: a list at this depth, or a mapping (composed with the rest)
-                indent = depth if content.startswith("- ") or content.rstrip("\r") == "-" else -2
-            if indent >= 0:
-                if depth < indent:
-                    return None
-                if depth == indent:
-                    if not (content.startswith("- ") or content.rstrip("\r") == "-"):
-                        return None
-                    items.append(block_end)
-            block_end += 1
-        if indent >= 0 and len(items) > size:
-            if len(lines[items[0]]) < indent + 3 or items[0] == number - 1:
-                return None  # no room to write [] in place of the first item
-            batches = []
-            for first in range(0, len(items), size):
-                begin = items[first]
-                stop = items[first + size] if first + size < len(items) else block_end
-                count = min(size, len(items) - first)
-                batches.append(Batch(first, count, offsets[begin], offsets[stop] if stop < len(lines) else len(text), begin))
-            lists[top.group(1)] = batches
-            blank.append((items[0], block_end))
-        number = block_end
+        # the block under an empty top-level key runs to the next top-level line that is not an item of it
+        begin = top.end() + 1
+        first = _CONTENT_LINE.search(text, begin)
+        if first is None or not first.group(2).startswith("-"):
+            continue  # empty, or a mapping: composed with the rest
+        indent = len(first.group(1))
+        while indent == 0 and number < len(tops) and _ITEM.match(tops[number].group(0)):
+            number += 1  # a list at the key's own indentation: its items are top-level lines
+        end = tops[number].start() if number < len(tops) else len(text)
+        # The patterns start with the line break, which the regex engine finds fast.
+        prefix = " " * indent
+        item_line = re.compile(f"\n{prefix}-(?: |\r?\n|\r?$)")
+        items = [m.start() + 1 for m in item_line.finditer(text, first.start() - 1, end)]
+        shallower = re.compile(f"\n {{0,{indent - 1}}}[^ \r\n#]") if indent else None
+        if (shallower is not None and shallower.search(text, begin - 1, end)) or re.compile(
+            f"\n{prefix}(?:[^ \r\n#-]|-[^ \r\n])"
+        ).search(text, begin - 1, end):
+            return None  # not one plain list
+        if len(items) <= size:
+            continue
+        if text.find("\n", items[0], end) - items[0] < indent + 3:
+            return None  # no room to write [] in place of the first item
+        batches = []
+        for at in range(0, len(items), size):
+            start = items[at]
+            stop = items[at + size] if at + size < len(items) else end
+            line += text.count("\n", counted, start)
+            counted = start
+            batches.append(Batch(at, min(size, len(items) - at), start, stop, line))
+        lists[key.group(1)] = batches
+        blank.append((items[0], end))
     if not lists:
         return None
     pieces: list[str] = []
     done = 0
-    for begin, stop in blank:
-        pieces.append(text[done : offsets[begin]])
-        blanked = [" " * len(line.rstrip("\r")) + ("\r" if line.endswith("\r") else "") for line in lines[begin:stop]]
-        opening = blanked[0]
-        depth = len(lines[begin]) - len(lines[begin].lstrip(" "))
-        blanked[0] = opening[: depth + 1] + "[]" + opening[depth + 3 :]  # indented, so it is the key's value
-        pieces.append("\n".join(blanked))
-        done = offsets[stop] - 1 if stop < len(lines) else len(text)
+    for begin, end in blank:
+        pieces.append(text[done:begin])
+        segment = text[begin:end]
+        if segment.isascii():
+            blanked = segment.encode("ascii").translate(_BLANK).decode("ascii")
+        else:
+            blanked = _NOT_A_BREAK.sub(lambda m: " " * len(m.group(0)), segment)
+        depth = len(segment) - len(segment.lstrip(" "))
+        pieces.append(blanked[: depth + 1] + "[]" + blanked[depth + 3 :])  # indented, so it is the key's value
+        done = end
     pieces.append(text[done:])
     skeleton = "".join(pieces)
     assert len(skeleton) == len(text)

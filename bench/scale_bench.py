@@ -103,6 +103,7 @@ def main() -> None:
     parser.add_argument("--scales", default="1,3,10")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--against", default="main", help="A git revision to measure beside this tree ('' for none).")
+    parser.add_argument("--this", default="", help="Measure this git revision instead of the working tree (e.g. HEAD).")
     parser.add_argument(
         "--only", default="", help="Comma-separated: validate, whoisoncall, team, team-warm, schedule, runbooks, desired."
     )
@@ -111,13 +112,13 @@ def main() -> None:
     if args.desired_state:
         desired_state(args.desired_state)
         return
-    codes = [*([revision(args.against)] if args.against else []), this_tree()]
+    codes = [*([revision(args.against)] if args.against else []), revision(args.this) if args.this else this_tree()]
     only = {name for name in args.only.split(",") if name}
     table: list[Measure] = []
     for scale in (int(s) for s in args.scales.split(",")):
         root = ensure(scale)
         for code in codes:  # fill the holiday cache and compile the code
-            measure(code.argv("--root", str(root), "validate"), code.env())
+            measure(code.argv("--root", str(root), "validate"), code.env(), code.path)
         table += measures(scale, root, only)
     bare = rounds(table, codes, args.runs)
     print_table(table, codes, bare)

@@ -92,11 +92,12 @@ def revision(rev: str) -> Code:
     return Code(rev, target)
 
 
-def measure(argv: Sequence[str], env: dict[str, str] | None = None) -> Sample:
-    """Run ``argv`` once; its CPU time and peak RSS come from the kernel's accounting of that child alone."""
+def measure(argv: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Sample:
+    """Run ``argv`` once (in ``cwd``: `python -m` imports from there first); its CPU time and
+    peak RSS come from the kernel's accounting of that child alone."""
     with tempfile.TemporaryFile() as errors:
         start = time.perf_counter()
-        child = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=errors)
+        child = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=errors)
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - start
         child.returncode = os.waitstatus_to_exitcode(status)
@@ -125,7 +126,7 @@ def rounds(measures: Sequence[Measure], codes: Sequence[Code], runs: int) -> lis
             for code in codes:
                 if item.before is not None:
                     item.before(code)
-                item.samples.setdefault(code.name, []).append(measure(item.args(code), code.env()))
+                item.samples.setdefault(code.name, []).append(measure(item.args(code), code.env(), code.path))
     return bare
 
 

@@ -1,16 +1,17 @@
-"""One team's part of the org, without reading the rest of it: for `whoisoncall --team`,
-`--pipeline`, `explain --team`, `schedule --team` and `fairness --team`.
+"""The org as last loaded, and one team's part of it without the rest: for the commands
+that answer from the schedule (`whoisoncall`, `schedule`, `explain`, `fairness`).
 
-Loading an org reads and checks every file, which grows with the whole org (a second or
-more at 10,000 pipelines); the answer for one team depends only on that team's slice
-(:func:`opsctl.model.team_slices`). So when a team-scoped command has loaded the whole org
-and found it valid, it also writes every team's slice into one cache file; the next such
-command reads only the slice it needs.
+Loading an org reads and checks every file, which grows with the whole org (seconds at
+10,000 pipelines); the answer for one team depends only on that team's slice
+(:func:`opsctl.model.team_slices`). So when such a command has loaded the whole org and
+found it valid, it writes the org and every team's slice into one cache file; the next one
+reads the org, or only the slice it needs (`--team`, `--pipeline`).
 
-The cache is used only while its key matches: the path, size and modification time of
-every input file (ownership.yaml and rotations/), of opsctl's own source files and of the
-installed holiday library, the same key as the whoisoncall answer cache
-(:func:`opsctl.cli.answer_cache.cache_key`). Any edit changes it, and the next command
+The cache is used only while its key matches: the path, size, modification time and a
+checksum of the content of every input file (ownership.yaml and rotations/), and the path,
+size and modification time of opsctl's own source files and of the installed holiday
+library (:func:`full_key`, the whoisoncall answer cache's key and the checksums). Any edit
+changes it, and the next command
 loads the whole org again, so an answer never comes from a stale slice; a repository with
 errors is never cached, so it is refused as before. The file is a pickle in the user's
 own cache folder, read only by the user's own opsctl. Nothing here raises for a missing,
@@ -32,17 +33,33 @@ from opsctl.system.environment import cache_folder
 FORMAT_VERSION = 1
 
 
+def full_key(root: str) -> list[Any]:
+    """The answer cache's key, and a checksum of each input file's content: an edit that keeps
+    a file's size within the file system's clock tick is still seen."""
+    key = cache_key(root)
+    folder = os.path.realpath(root) + os.sep
+    for entry in list(key):
+        if isinstance(entry, list) and str(entry[0]).startswith(folder):
+            with open(entry[0], "rb") as handle:
+                key.append(zlib.crc32(handle.read()))
+    return key
+
+
 def cache_file(root: str, environ: Mapping[str, str]) -> str:
     return os.path.join(cache_folder(environ), f"slices-{zlib.crc32(os.path.realpath(root).encode()):08x}.pickle")
 
 
 def read_slice(root: str, environ: Mapping[str, str], *, team: str | None = None, pipeline: str | None = None) -> Org | None:
-    """The slice of ``team`` (or of ``pipeline``'s team) when the cache is current, else None."""
+    """The slice of ``team`` (or of ``pipeline``'s team), or with neither the whole org
+    (without its file locations), when the cache is current; else None."""
     try:
         with open(cache_file(root, environ), "rb") as handle:
             data: dict[str, Any] = pickle.load(handle)
-        if data.get("version") != FORMAT_VERSION or data.get("key") != cache_key(root):
+        if data.get("version") != FORMAT_VERSION or data.get("key") != full_key(root):
             return None
+        if team is None and pipeline is None:
+            whole = pickle.loads(data["whole"])
+            return whole if isinstance(whole, Org) else None
         owner = data["pipelines"].get(pipeline) if pipeline is not None else team
         if owner is None or (team is not None and owner != team) or owner not in data["teams"]:
             return None  # unknown: the whole org says what is wrong, with a did-you-mean
@@ -55,12 +72,15 @@ def read_slice(root: str, environ: Mapping[str, str], *, team: str | None = None
 def write_slices(root: str, environ: Mapping[str, str], org: Org) -> None:
     """Write every team's slice of ``org`` (loaded from ``root`` and valid); a cache that cannot be written is skipped."""
     import contextlib
+    from dataclasses import replace
 
+    from opsctl.model.locations import SourceMap
     from opsctl.system.files import write_atomically
 
     data = {
         "version": FORMAT_VERSION,
-        "key": cache_key(root),
+        "key": full_key(root),
+        "whole": pickle.dumps(replace(org, sources=SourceMap()), protocol=pickle.HIGHEST_PROTOCOL),
         "pipelines": {pipeline.id: pipeline.team for pipeline in org.pipelines.values()},
         "teams": {team: pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL) for team, part in team_slices(org).items()},
     }

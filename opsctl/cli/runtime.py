@@ -69,25 +69,25 @@ class Runtime:
     def org(self, *, catalog: bool = False, team: str | None = None, pipeline: str | None = None) -> Org:
         """The org, or :class:`~opsctl.errors.RepoError` when the repository has errors.
 
-        With ``team`` or ``pipeline``, possibly only that team's slice of it, from the cache
-        of slices (:mod:`opsctl.cli.org_cache`): enough for answers about that team alone.
+        Without the catalog, from the cache of the org as last loaded when no input changed
+        since (:mod:`opsctl.cli.org_cache`); with ``team`` or ``pipeline``, possibly only
+        that team's slice of it: enough for answers about that team alone.
         """
-        sliced = (team is not None or pipeline is not None) and not catalog
-        if sliced:
+        if not catalog:
             from opsctl.cli.org_cache import read_slice
 
-            part = read_slice(str(self.root), self.env, team=team, pipeline=pipeline)
-            if part is not None:
-                self._slice = part
-                return part
+            cached = read_slice(str(self.root), self.env, team=team, pipeline=pipeline)
+            if cached is not None:
+                if team is not None or pipeline is not None:
+                    self._slice = cached
+                return cached
         from opsctl.repo.loader import WorkingTree, load
 
-        if not sliced:
-            return load(WorkingTree(self.root), catalog=catalog, placeholders=False).require_ok()
-        from opsctl.cli.org_cache import write_slices
+        org = load(WorkingTree(self.root), catalog=catalog, placeholders=False).require_ok()
+        if not catalog:
+            from opsctl.cli.org_cache import write_slices
 
-        org = load(WorkingTree(self.root), catalog=False, placeholders=False).require_ok()
-        write_slices(str(self.root), self.env, org)
+            write_slices(str(self.root), self.env, org)
         return org
 
     @property

@@ -28,6 +28,7 @@ from typing import Any
 
 from opsctl.cli.answer_cache import cache_key
 from opsctl.model import Org, team_slices
+from opsctl.repo.parse_cache import ParseCache
 from opsctl.system.environment import cache_folder
 
 FORMAT_VERSION = 1
@@ -86,3 +87,43 @@ def write_slices(root: str, environ: Mapping[str, str], org: Org) -> None:
     }
     with contextlib.suppress(OSError):
         write_atomically(cache_file(root, environ), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL), make_folder=True)
+
+
+# -- pieces of files as read, for every command that loads the org --------------------------
+
+
+def _parsed_file(root: str, environ: Mapping[str, str]) -> str:
+    return os.path.join(cache_folder(environ), f"parsed-{zlib.crc32(os.path.realpath(root).encode()):08x}.pickle")
+
+
+def code_version() -> str:
+    """Changes whenever opsctl's own code or the Python running it changes."""
+    import sys
+
+    from opsctl.cli.answer_cache import _stat_entries
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    entries = _stat_entries(package, (".py",), recursive=True)
+    return f"{sys.version}|{zlib.crc32(repr(entries).encode()):08x}"
+
+
+def open_parse_cache(root: str, environ: Mapping[str, str]) -> ParseCache:
+    """The pieces of the last run over ``root`` (:mod:`opsctl.repo.parse_cache`); empty when there are none."""
+    try:
+        with open(_parsed_file(root, environ), "rb") as handle:
+            stored: bytes | None = handle.read()
+    except OSError:
+        stored = None
+    return ParseCache(stored, code_version())
+
+
+def save_parse_cache(root: str, environ: Mapping[str, str], cache: ParseCache) -> None:
+    """Keep this run's pieces for the next; a cache that cannot be written is skipped."""
+    import contextlib
+
+    from opsctl.system.files import write_atomically
+
+    data = cache.dump()
+    if data is not None:
+        with contextlib.suppress(OSError):
+            write_atomically(_parsed_file(root, environ), data, make_folder=True)

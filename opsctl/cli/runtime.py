@@ -61,10 +61,15 @@ class Runtime:
 
         return parse_when(text, now=self.now, zone=self.zone, option=option)
 
-    def load(self, *, catalog: bool = True) -> LoadResult:
+    def load(self, *, catalog: bool = True, placeholders: bool = True) -> LoadResult:
+        """Every file of the repository, read with the cache of pieces read before (:mod:`opsctl.cli.org_cache`)."""
+        from opsctl.cli.org_cache import open_parse_cache, save_parse_cache
         from opsctl.repo.loader import WorkingTree, load
 
-        return load(WorkingTree(self.root), catalog=catalog)
+        cache = open_parse_cache(str(self.root), self.env)
+        result = load(WorkingTree(self.root), catalog=catalog, placeholders=placeholders, cache=cache)
+        save_parse_cache(str(self.root), self.env, cache)
+        return result
 
     def org(self, *, catalog: bool = False, team: str | None = None, pipeline: str | None = None) -> Org:
         """The org, or :class:`~opsctl.errors.RepoError` when the repository has errors.
@@ -81,9 +86,7 @@ class Runtime:
                 if team is not None or pipeline is not None:
                     self._slice = cached
                 return cached
-        from opsctl.repo.loader import WorkingTree, load
-
-        org = load(WorkingTree(self.root), catalog=catalog, placeholders=False).require_ok()
+        org = self.load(catalog=catalog, placeholders=False).require_ok()
         if not catalog:
             from opsctl.cli.org_cache import write_slices
 

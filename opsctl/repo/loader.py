@@ -8,10 +8,11 @@ them, and runs the reference checks every command relies on
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +34,10 @@ from opsctl.model import (
 from opsctl.model.findings import Finding, error, sorted_findings
 from opsctl.model.locations import Location, SourceMap
 from opsctl.repo import references as integrity
+from opsctl.repo.parse_cache import ParseCache, Piece, shifted
 from opsctl.repo.placeholders import empty_sections, markers_in_text
 from opsctl.repo.root import resolve_root
-from opsctl.repo.yaml_reader import INVALID, Batched, Converter, Unbatchable, parse, read_fields, split_batches
+from opsctl.repo.yaml_reader import INVALID, Batch, Batched, Converter, Unbatchable, parse, read_fields, split_batches
 
 OWNERSHIP = "ownership.yaml"
 ROTATIONS_DIR = "rotations"
@@ -179,14 +181,16 @@ class Documents(Mapping[str, Node]):
 class _Reader:
     """Reads and converts the files of one repository."""
 
-    def __init__(self, files: RepoFiles, *, placeholders: bool) -> None:
+    def __init__(self, files: RepoFiles, *, placeholders: bool, cache: ParseCache | None = None) -> None:
         self.files = files
         self.sources = SourceMap()
         self.findings: list[Finding] = []
         self.broken: set[str] = set()
         self.documents = Documents()
         self.texts: dict[str, str] = {}
-        self.placeholders: list[Finding] | None = [] if placeholders else None
+        # With a cache, placeholders are always found, so that every cached piece holds them.
+        self.placeholders: list[Finding] | None = [] if placeholders or cache is not None else None
+        self.cache = cache
 
     def document(self, path: str, cls: type, *, required: bool = False) -> Any:
         value = self._document(path, cls, required=required)
@@ -242,6 +246,12 @@ class _Reader:
                 value = self._batched(path, cls, text, batched)
                 if value is not _WHOLE:
                     return value
+        key = self.cache.key(path, f"{cls.__name__}/whole", text) if self.cache else b""
+        piece = self.cache.get(key, 0) if self.cache else None
+        if piece is not None:
+            self.documents.texts[path] = text
+            value, invalid = self._replay(path, piece, 0, 0)
+            return None if invalid else value
         node, problem = parse(path, text)
         if problem is not None:
             self.findings.append(problem)
@@ -252,11 +262,72 @@ class _Reader:
             self.findings.append(error(f"{path} is empty", Location(path, 1, 1), code="empty-file"))
             return None
         self.documents.texts[path] = text
-        if self.placeholders is not None:
-            self.placeholders.extend(empty_sections(path, node, lists_may_be_empty=path in (TIME_OFF, OVERRIDES)))
         converter = Converter(path, self.sources, self.findings, self.broken)
-        value = converter.build(node, cls, _what(cls))
-        return None if value is INVALID else value
+
+        def read() -> tuple[Any, bool]:
+            if self.placeholders is not None:
+                self.placeholders.extend(empty_sections(path, node, lists_may_be_empty=path in (TIME_OFF, OVERRIDES)))
+            value = converter.build(node, cls, _what(cls))
+            return (None, True) if value is INVALID else (value, False)
+
+        value, invalid = self._recorded(converter, path, key, 0, 0, read)
+        return None if invalid else value
+
+    def _recorded(self, converter: Converter, path: str, key: bytes, line: int, index: int, read: Callable[[], Any]) -> Any:
+        """``read()``, and what it found kept in the cache as the piece ``key`` that starts at ``line`` and ``index``."""
+        if self.cache is None:
+            return read()
+        findings, placeholders, broken = len(self.findings), len(self.placeholders or ()), set(self.broken)
+        registered: list[tuple[object, Location, int, int]] = []
+        converter.registered = registered
+        try:
+            value = read()
+        finally:
+            converter.registered = None
+        self.cache.put(
+            key,
+            Piece(
+                value,
+                line,
+                shifted(self.findings[findings:], path, -line),
+                shifted((self.placeholders or [])[placeholders:], path, -line),
+                sorted(self.broken - broken),
+                [(obj, at.line - line, at.column, start - index, end - index) for obj, at, start, end in registered],
+            ),
+        )
+        return value
+
+    def _replay(self, path: str, piece: Piece, line: int, index: int) -> Any:
+        """What reading ``piece`` found, at ``line`` and ``index`` of its file."""
+        self.findings.extend(shifted(piece.findings, path, line))
+        if self.placeholders is not None:
+            self.placeholders.extend(shifted(piece.placeholders, path, line))
+        self.broken.update(piece.broken)
+        for obj, at_line, column, start, end in piece.registered:
+            self.sources.register(obj, Location(path, at_line + line, column), start + index, end + index)
+        return piece.value
+
+    def _batch(
+        self, converter: Converter, path: str, cls: type, text: str, batch: Batch, read: Callable[[], list[Any]]
+    ) -> list[Any]:
+        """A batch's items, from the cache when its text was read before (:attr:`Converter.around_batch`)."""
+        assert self.cache is not None
+        how = f"{cls.__name__}/batch/{batch.first}/{batch.count}"
+        key = self.cache.key(path, how, text[batch.start : batch.end])
+        piece = self.cache.get(key, batch.line)
+        if piece is not None:
+            values, invalid = self._replay(path, piece, batch.line, batch.start)
+        else:
+
+            def encoded() -> tuple[list[Any], list[int]]:
+                items = read()
+                return [None if v is INVALID else v for v in items], [i for i, v in enumerate(items) if v is INVALID]
+
+            values, invalid = self._recorded(converter, path, key, batch.line, batch.start, encoded)
+        items = list(values)
+        for i in invalid:
+            items[i] = INVALID
+        return items
 
     def _batched(self, path: str, cls: type, text: str, batched: Batched) -> Any:
         """The document read with its long lists composed a batch at a time, or :data:`_WHOLE`
@@ -272,6 +343,8 @@ class _Reader:
             found = self.placeholders
             found.extend(empty_sections(path, skeleton, lists_may_be_empty=lists_may_be_empty, skip=frozenset(batched.lists)))
             converter.on_batch = lambda node, line: found.extend(empty_sections(path, node, line_base=line))
+        if self.cache is not None:
+            converter.around_batch = functools.partial(self._batch, converter, path, cls, text)
         try:
             value = converter.build(skeleton, cls, _what(cls), batched, text)
         except (Unbatchable, yaml.YAMLError):
@@ -325,18 +398,20 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def load(files: RepoFiles, *, catalog: bool = True, placeholders: bool = True) -> LoadResult:
+def load(files: RepoFiles, *, catalog: bool = True, placeholders: bool = True, cache: ParseCache | None = None) -> LoadResult:
     """Read every file of the repository and check references.
 
     ``catalog=False`` skips ``service_catalog/`` for commands that do not need it, and
     ``placeholders=False`` the search for unfilled placeholders (only validate reports them).
+    With ``cache``, pieces of files whose text is unchanged since they were read into it
+    are taken from it (and the pieces read are added).
     """
     with _collector_paused():
-        return _load(files, catalog=catalog, placeholders=placeholders)
+        return _load(files, catalog=catalog, placeholders=placeholders, cache=cache)
 
 
-def _load(files: RepoFiles, *, catalog: bool, placeholders: bool) -> LoadResult:
-    reader = _Reader(files, placeholders=placeholders)
+def _load(files: RepoFiles, *, catalog: bool, placeholders: bool, cache: ParseCache | None) -> LoadResult:
+    reader = _Reader(files, placeholders=placeholders, cache=cache)
     ownership: OwnershipFile | None = reader.document(OWNERSHIP, OwnershipFile, required=True)
     rotations: list[Rotation] = []
     for path in files.list_files(ROTATIONS_DIR):
@@ -370,7 +445,7 @@ def _load(files: RepoFiles, *, catalog: bool, placeholders: bool) -> LoadResult:
     if ownership is not None:
         # without people and teams every reference would be reported: say the one thing that matters
         findings.extend(integrity.check(org, files, reader.broken, catalog=catalog))
-    return LoadResult(org, findings, reader.broken, reader.documents, files, reader.placeholders or [])
+    return LoadResult(org, findings, reader.broken, reader.documents, files, (reader.placeholders or []) if placeholders else [])
 
 
 def load_working_tree(

@@ -358,6 +358,10 @@ class Converter:
         self.index_base = 0
         self.on_batch: Callable[[Node, int], None] | None = None
         """Called with each batch's nodes and first line, while they exist (for placeholders)."""
+        self.around_batch: Callable[[Batch, Callable[[], list[Any]]], list[Any]] | None = None
+        """Reads a batch's items by calling its second argument, or finds them elsewhere (a cache)."""
+        self.registered: list[tuple[object, Location, int, int]] | None = None
+        """When a list, every object built is also added to it (for a cache)."""
 
     def loc(self, node: Node) -> Location:
         mark = node.start_mark
@@ -440,30 +444,38 @@ class Converter:
                 self.broken.add(identity)
             return INVALID
         obj = cls(**values)
-        self.sources.register(obj, self.loc(node), node.start_mark.index + self.index_base, node.end_mark.index + self.index_base)
+        at, start, end = self.loc(node), node.start_mark.index + self.index_base, node.end_mark.index + self.index_base
+        self.sources.register(obj, at, start, end)
+        if self.registered is not None:
+            self.registered.append((obj, at, start, end))
         return obj
 
     def _batched_sequence(self, tp: Any, batches: list[Batch], text: str, what: str) -> Any:
         """A list of objects read a batch at a time; raises :class:`Unbatchable` when a batch does not compose to its items."""
         item_type = get_args(tp)[0]
         item = _plan(item_type)
-        items = []
+        items: list[Any] = []
         for batch in batches:
-            node = yaml.compose(text[batch.start : batch.end], Loader=_Loader)
-            if node.__class__ is not SequenceNode or len(node.value) != batch.count:
-                raise Unbatchable
-            self.line_base, self.index_base = batch.line, batch.start
-            try:
-                items += [item(self, child, f"{what}[{batch.first + i}]") for i, child in enumerate(node.value)]
-                if self.on_batch is not None:
-                    self.on_batch(node, batch.line)
-            finally:
-                self.line_base = self.index_base = 0
+            read = functools.partial(self._read_batch, batch, text, item, what)
+            items += self.around_batch(batch, read) if self.around_batch is not None else read()
         if any(value is INVALID for value in items):
             if _is_dataclass_type(item_type):
                 return tuple(value for value in items if value is not INVALID)
             return INVALID
         return tuple(items)
+
+    def _read_batch(self, batch: Batch, text: str, item: Plan, what: str) -> list[Any]:
+        node = yaml.compose(text[batch.start : batch.end], Loader=_Loader)
+        if node.__class__ is not SequenceNode or len(node.value) != batch.count:
+            raise Unbatchable
+        self.line_base, self.index_base = batch.line, batch.start
+        try:
+            items = [item(self, child, f"{what}[{batch.first + i}]") for i, child in enumerate(node.value)]
+            if self.on_batch is not None:
+                self.on_batch(node, batch.line)
+        finally:
+            self.line_base = self.index_base = 0
+        return items
 
     def _key(self, node: Node, what: str) -> str | None:
         if not isinstance(node, ScalarNode) or node.tag not in (STR, "tag:yaml.org,2002:merge"):

@@ -138,3 +138,22 @@ def test_a_cut_that_does_not_compose_falls_back_to_the_whole(text: str, monkeypa
 def test_random_repositories_read_the_same_batched(monkeypatch: pytest.MonkeyPatch, data: st.DataObject) -> None:
     whole, batched = both(mutate(data), monkeypatch)
     assert_same(whole, batched)
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_extents_are_where_each_object_starts_and_ends(batched: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if batched:
+        monkeypatch.setattr(loader, "BATCHED_FROM", 0)
+        monkeypatch.setattr(yaml_reader, "BATCH_ITEMS", 2)
+    result = load(MemoryFiles(dict[str, Any](EXAMPLE)))
+    nodes = {
+        item.value[0][1].value: item
+        for key, value in yaml.compose(EXAMPLE["ownership.yaml"]).value
+        if key.value == "pipelines"
+        for item in value.value
+    }
+    for pipeline in result.org.pipelines.values():
+        node = nodes[pipeline.id]
+        start, end = result.org.sources.extent(pipeline)  # type: ignore[misc]
+        assert (start.line, start.column) == (node.start_mark.line + 1, node.start_mark.column + 1)
+        assert (end.line, end.column) == (node.end_mark.line + 1, node.end_mark.column + 1)

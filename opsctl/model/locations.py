@@ -9,6 +9,8 @@ finding asks for them, by reading that stretch again (see :class:`FieldReader`):
 
 from __future__ import annotations
 
+import bisect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -58,6 +60,7 @@ class SourceMap:
         self._keep: list[object] = []
         self._texts: dict[str, str] = {}
         self._lines: dict[str, list[str]] = {}
+        self._breaks: dict[str, list[int]] = {}
         self._readers: dict[str, FieldReader] = {}
         self._read: dict[int, Where | None] = {}
 
@@ -70,6 +73,7 @@ class SourceMap:
         """The text of ``path``, to quote lines; ``reader`` finds field locations in it."""
         self._texts[path] = text
         self._lines.pop(path, None)
+        self._breaks.pop(path, None)
         if reader is not None:
             self._readers[path] = reader
 
@@ -83,6 +87,19 @@ class SourceMap:
         if not 0 < location.line <= len(lines):
             return None
         return lines[location.line - 1]
+
+    def extent(self, obj: object) -> tuple[Location, Location] | None:
+        """Where ``obj`` starts and where it ends (just past its last character)."""
+        span = self._spans.get(id(obj))
+        if span is None:
+            return None
+        at, _, end = span
+        breaks = self._breaks.get(at.path)
+        if breaks is None:
+            text = self._texts.get(at.path, "")
+            breaks = self._breaks[at.path] = [match.start() for match in re.finditer("\n", text)]
+        line = bisect.bisect_left(breaks, end)
+        return at, Location(at.path, line + 1, end - (breaks[line - 1] + 1 if line else 0) + 1)
 
     def where(self, obj: object) -> Where | None:
         """Where ``obj`` and its fields were written, read again on first use."""
@@ -130,5 +147,6 @@ class SourceMap:
         self._keep.extend(other._keep)
         self._texts.update(other._texts)
         self._lines.update(other._lines)
+        self._breaks.update(other._breaks)
         self._readers.update(other._readers)
         self._read.update(other._read)

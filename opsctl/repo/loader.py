@@ -312,7 +312,7 @@ class _Reader:
     ) -> list[Any]:
         """A batch's items, from the cache when its text was read before (:attr:`Converter.around_batch`)."""
         assert self.cache is not None
-        how = f"{cls.__name__}/batch/{batch.first}/{batch.count}"
+        how = f"{cls.__name__}/batch/{batch.first}/{batch.count}/{batch.tail}"
         key = self.cache.key(path, how, text[batch.start : batch.end])
         piece = self.cache.get(key, batch.line)
         if piece is not None:

@@ -356,6 +356,8 @@ class Converter:
         """Ids of objects left out for their errors, so references to them are not reported again."""
         self.line_base = 0
         self.index_base = 0
+        self.batch_end = -1
+        self.batch_tail = 0
         self.on_batch: Callable[[Node, int], None] | None = None
         """Called with each batch's nodes and first line, while they exist (for placeholders)."""
         self.around_batch: Callable[[Batch, Callable[[], list[Any]]], list[Any]] | None = None
@@ -445,6 +447,8 @@ class Converter:
             return INVALID
         obj = cls(**values)
         at, start, end = self.loc(node), node.start_mark.index + self.index_base, node.end_mark.index + self.index_base
+        if end == self.batch_end:
+            end += self.batch_tail
         self.sources.register(obj, at, start, end)
         if self.registered is not None:
             self.registered.append((obj, at, start, end))
@@ -469,12 +473,14 @@ class Converter:
         if node.__class__ is not SequenceNode or len(node.value) != batch.count:
             raise Unbatchable
         self.line_base, self.index_base = batch.line, batch.start
+        self.batch_end, self.batch_tail = batch.end, batch.tail
         try:
             items = [item(self, child, f"{what}[{batch.first + i}]") for i, child in enumerate(node.value)]
             if self.on_batch is not None:
                 self.on_batch(node, batch.line)
         finally:
-            self.line_base = self.index_base = 0
+            self.line_base = self.index_base = self.batch_tail = 0
+            self.batch_end = -1
         return items
 
     def _key(self, node: Node, what: str) -> str | None:
@@ -770,6 +776,8 @@ class Batch:
     start: int
     end: int
     line: int
+    tail: int = 0
+    """From ``end`` to the next item's ``-``: composed whole, a value that ends the batch ends there."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -840,7 +848,7 @@ def split_batches(text: str, size: int | None = None) -> Batched | None:
             stop = items[at + size] if at + size < len(items) else end
             line += text.count("\n", counted, start)
             counted = start
-            batches.append(Batch(at, min(size, len(items) - at), start, stop, line))
+            batches.append(Batch(at, min(size, len(items) - at), start, stop, line, indent if stop < end else 0))
         lists[key.group(1)] = batches
         blank.append((items[0], end))
     if not lists:

@@ -3,12 +3,14 @@ off scaled alike): CPU time and peak memory of each command as a whole process, 
 tree and, side by side in the same rounds, another revision (main by default), beside
 `python -c pass`.
 
-    python bench/scale_bench.py [--scales 1,3,10] [--runs 5] [--against main] [--only validate,team]
+    python bench/scale_bench.py [--scales 1,3,10] [--scale-runs 5] [--against main] [--this HEAD] [--only validate,team]
 
 Goals at 10×: validate ≤ 2 s and ≤ 250 MB; `whoisoncall --team T --at +30d` ≤ 10× `python -c
 pass` whatever the size; `whoisoncall` (all, cold) ≤ 2 s; `schedule --weeks 52 --format json`
 ≤ 4 s; runbooks HTML ≤ 15 s. "cold" empties the cache folder but the holiday cache before
-each run (the holiday cache is filled once per machine and library version).
+each run (the holiday cache is filled once per machine and library version); "after an
+edit" adds a line to ownership.yaml before each run (the pre-commit case); "warm" changes
+nothing between runs.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from generate_org import ensure
@@ -40,42 +43,60 @@ def forget(code: Code) -> None:
                 entry.unlink()
 
 
+def edit(root: Path) -> Callable[[Code], None]:
+    """A one-line edit of ownership.yaml before each run (a comment added at its end): the
+    pre-commit case, where the caches hold everything but what the edit touched."""
+
+    def touch(code: Code) -> None:
+        with (root / "ownership.yaml").open("a", encoding="utf-8") as out:
+            out.write(f"# edited for {code.name}\n")
+
+    return touch
+
+
 def measures(scale: int, root: Path, only: set[str]) -> list[Measure]:
     at = f"{scale}×"
-    out = [
-        Measure(f"validate, {at}", lambda c: c.argv("--root", str(root), "validate"), forget),
-        Measure(
-            f"whoisoncall (all, cold), {at}", lambda c: c.argv("--root", str(root), "whoisoncall", "--format", "json"), forget
-        ),
-        Measure(
-            f"whoisoncall --team --at +30d (cold), {at}",
-            lambda c: c.argv("--root", str(root), "whoisoncall", "--team", TEAM, "--at", "+30d", "--format", "json"),
-            forget,
-        ),
-        Measure(
-            f"whoisoncall --team --at +30d (warm), {at}",
-            lambda c: c.argv("--root", str(root), "whoisoncall", "--team", TEAM, "--at", "+30d", "--format", "json"),
-        ),
-        Measure(
-            f"schedule --weeks 52 --format json, {at}",
-            lambda c: c.argv("--root", str(root), "schedule", "--weeks", "52", "--format", "json"),
-            forget,
-        ),
-        Measure(
-            f"runbooks render --format html, {at}",
-            lambda c: c.argv(
-                "--root", str(root), "runbooks", "render", "--format", "html", "--out", str(WORK / f"site-{c.name}")
+
+    def opsctl(*args: str) -> Callable[[Code], list[str]]:
+        return lambda code: code.argv("--root", str(root), *args)
+
+    team = ("whoisoncall", "--team", TEAM, "--at", "+30d", "--format", "json")
+    site = ("runbooks", "render", "--format", "html", "--out")
+    table = {
+        "validate": [
+            Measure(f"validate (cold), {at}", opsctl("validate"), forget),
+            Measure(f"validate after a one-line edit, {at}", opsctl("validate"), edit(root)),
+        ],
+        "whoisoncall": [
+            Measure(f"whoisoncall (all, cold), {at}", opsctl("whoisoncall", "--format", "json"), forget),
+            Measure(f"whoisoncall (all) after an edit, {at}", opsctl("whoisoncall", "--format", "json"), edit(root)),
+        ],
+        "team": [
+            Measure(f"whoisoncall --team --at +30d (cold), {at}", opsctl(*team), forget),
+            Measure(f"whoisoncall --team --at +30d (warm), {at}", opsctl(*team)),
+        ],
+        "schedule": [
+            Measure(
+                f"schedule --weeks 52 --format json (cold), {at}", opsctl("schedule", "--weeks", "52", "--format", "json"), forget
             ),
-            forget,
-        ),
-        Measure(
-            f"PagerDuty desired state (process), {at}",
-            lambda c: [sys.executable, __file__, "--desired-state", str(root)],
-            forget,
-        ),
-    ]
-    keys = ["validate", "whoisoncall", "team", "team-warm", "schedule", "runbooks", "desired"]
-    return [m for key, m in zip(keys, out, strict=True) if not only or key in only]
+            Measure(f"schedule --weeks 52 --format json (warm), {at}", opsctl("schedule", "--weeks", "52", "--format", "json")),
+        ],
+        "runbooks": [
+            Measure(
+                f"runbooks render --format html (cold), {at}",
+                lambda code: code.argv("--root", str(root), *site, str(WORK / f"site-{code.name}")),
+                forget,
+            )
+        ],
+        "desired": [
+            Measure(
+                f"PagerDuty desired state (process), {at}",
+                lambda code: [sys.executable, __file__, "--desired-state", str(root)],
+                forget,
+            )
+        ],
+    }
+    return [m for key, group in table.items() if not only or key in only for m in group]
 
 
 def desired_state(root: str) -> None:
@@ -98,30 +119,39 @@ def desired_state(root: str) -> None:
     print(json.dumps({"load": marks[1] - marks[0], "desired": marks[2] - marks[1], "schedules": len(desired.schedules)}))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--scales", default="1,3,10")
-    parser.add_argument("--runs", type=int, default=5)
+def add_arguments(parser: argparse.ArgumentParser, *, runs: int = 5) -> None:
+    """The options of the 1×/3×/10× table, for this script and the others that print their part of it."""
+    parser.add_argument("--scales", default="1,3,10", help="Sizes of the synthetic org, comma-separated ('' for none).")
+    parser.add_argument("--scale-runs", type=int, default=runs, help="Rounds of the 1×/3×/10× table.")
     parser.add_argument("--against", default="main", help="A git revision to measure beside this tree ('' for none).")
     parser.add_argument("--this", default="", help="Measure this git revision instead of the working tree (e.g. HEAD).")
-    parser.add_argument(
-        "--only", default="", help="Comma-separated: validate, whoisoncall, team, team-warm, schedule, runbooks, desired."
-    )
-    parser.add_argument("--desired-state", metavar="ROOT", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.desired_state:
-        desired_state(args.desired_state)
+
+
+def scale_table(args: argparse.Namespace, only: set[str]) -> None:
+    """Measure and print the ``only`` parts of the table (all when empty) for ``args.scales``."""
+    if not args.scales:
         return
     codes = [*([revision(args.against)] if args.against else []), revision(args.this) if args.this else this_tree()]
-    only = {name for name in args.only.split(",") if name}
     table: list[Measure] = []
     for scale in (int(s) for s in args.scales.split(",")):
         root = ensure(scale)
         for code in codes:  # fill the holiday cache and compile the code
             measure(code.argv("--root", str(root), "validate"), code.env(), code.path)
         table += measures(scale, root, only)
-    bare = rounds(table, codes, args.runs)
+    bare = rounds(table, codes, args.scale_runs)
     print_table(table, codes, bare)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    add_arguments(parser)
+    parser.add_argument("--only", default="", help="Comma-separated: validate, whoisoncall, team, schedule, runbooks, desired.")
+    parser.add_argument("--desired-state", metavar="ROOT", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.desired_state:
+        desired_state(args.desired_state)
+        return
+    scale_table(args, {name for name in args.only.split(",") if name})
 
 
 if __name__ == "__main__":

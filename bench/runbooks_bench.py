@@ -1,9 +1,9 @@
 """`opsctl runbooks render` on the synthetic large org (1,000 pipeline pages, 50 service pages
 and the index) as whole processes, in HTML and in Markdown; then, in one process, where the
 time goes. Goal: under 3 s per format.
+Then, at 1×/3×/10× the org beside main, the HTML render.
 
     python bench/runbooks_bench.py [--runs 5]
-And then, at 1×/3×/10× the org beside main, the HTML render.
 """
 
 from __future__ import annotations

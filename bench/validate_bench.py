@@ -1,8 +1,8 @@
 """`opsctl validate` as a whole process on the example org and on the synthetic large org,
 beside `python -c pass` in the same run for scale. Goal: under 1 s for the large org.
+Then, at 1×/3×/10× the org beside main, CPU time and peak memory of validate cold and after an edit.
 
     python bench/validate_bench.py [--runs 7]
-And then, at 1×/3×/10× the org beside main, CPU time and peak memory of validate cold and after an edit.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """`opsctl whoisoncall` on the example org as a whole process, beside `python -c pass` in the
 same run (goal: median at most 6x the bare interpreter), and a full year resolved for the
 synthetic large org in-process (goal: under 1 s).
+Then, at 1×/3×/10× the org beside main, whoisoncall (all; one team at +30d) and schedule.
 
     python bench/whoisoncall_bench.py [--runs 21]
-And then, at 1×/3×/10× the org beside main, whoisoncall (all; one team at +30d) and schedule.
 """
 
 from __future__ import annotations

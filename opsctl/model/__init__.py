@@ -18,9 +18,10 @@ The loader (:mod:`opsctl.repo.loader`) turns the files into an :class:`Org`, who
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
 
 from opsctl.model.spelling import CLOCK, DATE_OR_TIME, DURATION, EMAIL, IDENTIFIER, TIMEZONE, URL
 
@@ -548,6 +549,17 @@ class Org:
         return [service for catalog in self.catalogs for service in catalog.services]
 
 
+_T = TypeVar("_T")
+
+
+def _grouped(items: Iterable[_T], key: Callable[[_T], str]) -> dict[str, list[_T]]:
+    """``items`` by ``key``, each group in the order of ``items``."""
+    groups: dict[str, list[_T]] = {}
+    for item in items:
+        groups.setdefault(key(item), []).append(item)
+    return groups
+
+
 def team_slices(org: Org) -> dict[str, Org]:
     """Per team, the part of the org its on-call answers depend on, as an org of its own.
 
@@ -559,18 +571,10 @@ def team_slices(org: Org) -> dict[str, Org]:
     """
     from opsctl.model.locations import SourceMap
 
-    rotations: dict[str, list[Rotation]] = {}
-    for rotation in org.rotations.values():
-        rotations.setdefault(rotation.team, []).append(rotation)
-    overrides: dict[str, list[Override]] = {}
-    for override in org.overrides:
-        overrides.setdefault(override.rotation, []).append(override)
-    pipelines: dict[str, list[Pipeline]] = {}
-    for pipeline in org.pipelines.values():
-        pipelines.setdefault(pipeline.team, []).append(pipeline)
-    time_off: dict[str, list[TimeOff]] = {}
-    for entry in org.time_off:
-        time_off.setdefault(entry.person, []).append(entry)
+    rotations = _grouped(org.rotations.values(), lambda rotation: rotation.team)
+    overrides = _grouped(org.overrides, lambda override: override.rotation)
+    pipelines = _grouped(org.pipelines.values(), lambda pipeline: pipeline.team)
+    time_off = _grouped(org.time_off, lambda entry: entry.person)
     slices = {}
     for team in org.teams.values():
         names: dict[str, None] = dict.fromkeys(team.members)

@@ -400,19 +400,10 @@ class Converter:
         seen: dict[str, Node] = {}
         ok = True
         for key_node, value_node in node.value:
-            if key_node.__class__ is ScalarNode and key_node.tag == STR:
-                key = key_node.value
-            else:
-                key = self._key(key_node, what)
-                if key is None:
-                    ok = False
-                    continue
-            if key in seen:
-                first = self.loc(seen[key]).line
-                self.fail(key_node, f"duplicate key {key!r} in {what} (first at line {first})", code="duplicate-key")
+            key = self._new_key(key_node, seen, what)
+            if key is None:
                 ok = False
                 continue
-            seen[key] = key_node
             spec = specs.get(key)
             if spec is None:
                 hint = "YAML merge keys are not supported; repeat the values" if key == "<<" else ""
@@ -483,6 +474,21 @@ class Converter:
             self.batch_end = -1
         return items
 
+    def _new_key(self, key_node: Node, seen: dict[str, Node], what: str) -> str | None:
+        """The key's text, added to ``seen``; None (reported) when it is not text or repeats one in ``seen``."""
+        if key_node.__class__ is ScalarNode and key_node.tag == STR:
+            key: str | None = key_node.value
+        else:
+            key = self._key(key_node, what)
+        if key is None:
+            return None
+        if key in seen:
+            first = self.loc(seen[key]).line
+            self.fail(key_node, f"duplicate key {key!r} in {what} (first at line {first})", code="duplicate-key")
+            return None
+        seen[key] = key_node
+        return key
+
     def _key(self, node: Node, what: str) -> str | None:
         if not isinstance(node, ScalarNode) or node.tag not in (STR, "tag:yaml.org,2002:merge"):
             self.fail(node, f"{what}: keys must be text, got {describe(node)}", code="type")
@@ -508,16 +514,10 @@ class Converter:
         seen: dict[str, Node] = {}
         ok = True
         for key_node, value_node in node.value:
-            key = self._key(key_node, what)
+            key = self._new_key(key_node, seen, what)
             if key is None:
                 ok = False
                 continue
-            if key in seen:
-                first = self.loc(seen[key]).line
-                self.fail(key_node, f"duplicate key {key!r} in {what} (first at line {first})", code="duplicate-key")
-                ok = False
-                continue
-            seen[key] = key_node
             value = value_plan(self, value_node, f"{what}.{key}")
             if value is INVALID:
                 ok = False

@@ -1,12 +1,16 @@
-"""API calls and wall time of `opsctl sync` and `opsctl notify handoff`, on the example org and on
-the synthetic large org, against the loopback fakes of PagerDuty and Slack (the real client
-libraries, every request checked against the vendors' API descriptions).
+"""API calls, 429s and time of `opsctl sync` and `opsctl notify handoff`, on the example org and
+on the synthetic large org, against the loopback fakes of PagerDuty and Slack (the real client
+libraries, every request checked against the vendors' API descriptions, the vendors' rate
+limits enforced).
 
-For each org: the plan on an empty account (reads), the first apply (writes), then a plan
-and an apply with nothing to change (goal: 0 writes), and the same for Slack and handoffs.
-Wall times include the fakes' request checks, which cost more than the real network saves.
+For each org and each of three instants (inside a shift, across a handoff, and with
+overrides straddling the horizon): the plan on an empty account, the first apply, a re-plan
+and a second apply (goal: no changes, no writes), the managed schedules and overrides, the
+429s met, the wall time, and the time the vendors' rate limits make it take (the pacers
+wait on a simulated clock, so the benchmark does not sleep for them). Then the same for
+Slack, and the handoff messages.
 
-    python bench/sync_bench.py [--skip-large]
+    python bench/sync_bench.py [--skip-large] [--instants N]
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,60 +31,76 @@ sys.path.insert(0, str(ROOT))  # the fakes live in tests/
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 T = TypeVar("T")
+INSTANTS = [
+    ("inside a shift", timedelta(0)),
+    ("across a handoff", timedelta(days=33, hours=7, minutes=41)),
+    ("DST, overrides past the horizon", timedelta(days=125, hours=1, minutes=30)),
+]
 
 
-def timed(action: Callable[[], T]) -> tuple[T, float]:
-    start = time.perf_counter()
+def row(label: str, reads: int, writes: int, seconds: float, paced: float, extra: str = "") -> None:
+    print(f"    {label:<24} {reads:>6} reads {writes:>6} writes {seconds:>7.1f} s wall {paced:>7.0f} s paced  {extra}")
+
+
+def measured(label: str, fake: Any, clock: Any, action: Callable[[], T], say: Callable[[T], str]) -> T:
+    """Run ``action`` and print its reads, writes, wall time and paced (simulated) time."""
+    fake.reset_counts()
+    start, paced = time.perf_counter(), clock.monotonic()
     value = action()
-    return value, time.perf_counter() - start
+    row(label, fake.reads(), fake.writes(), time.perf_counter() - start, clock.monotonic() - paced, say(value))
+    return value
 
 
-def row(label: str, reads: int, writes: int, seconds: float, extra: str = "") -> None:
-    print(f"  {label:<34} {reads:>6} reads {writes:>6} writes {seconds * 1000:>9.0f} ms  {extra}")
-
-
-def bench_pagerduty(org: Any, engine: Any) -> None:
+def bench_pagerduty(org: Any, engine: Any, now: datetime) -> None:
     from opsctl.sync import pagerduty
+    from opsctl.sync.marker import read_marker
     from opsctl.sync.pagerduty_desired import desired_pagerduty
     from opsctl.vendors.config import VendorConfig
-    from opsctl.vendors.pagerduty_api import rest_client
+    from opsctl.vendors.pagerduty_api import rest_client, rest_pacer
+    from tests.fakes.base import SimClock
     from tests.fakes.pagerduty_rest import PagerDutyFake
 
     fake = PagerDutyFake({p.email: p.name for p in org.people.values()}, tokens={"bench"})
+    clock = SimClock(now)
+    fake.clock = clock
     fake.start()
     try:
-        client = rest_client(VendorConfig(pagerduty_token="bench", pagerduty_api_url=fake.url))
-        desired, seconds = timed(lambda: desired_pagerduty(org, engine, NOW))
-        overrides = sum(len(s.overrides) for s in desired.schedules)
+        desired = desired_pagerduty(org, engine, now)
         print(
-            f"  desired state: {len(desired.schedules)} schedules with {overrides} overrides, "
-            f"{len(desired.policies)} policies, {len(desired.services)} services in {seconds * 1000:.0f} ms"
+            f"    desired: {len(desired.schedules)} schedules, {sum(len(s.overrides) for s in desired.schedules)} overrides, "
+            f"{len(desired.policies)} policies, {len(desired.services)} services"
         )
         for attempt in ("first", "again"):
-            fake.reset_counts()
-            actual, seconds = timed(lambda: pagerduty.fetch_actual(client, since=NOW, until=desired.until))
-            plan, diffing = timed(lambda: pagerduty.diff(desired, actual))  # noqa: B023 (called at once)
-            row(
-                f"PagerDuty plan ({attempt})",
-                fake.reads(),
-                fake.writes(),
-                seconds + diffing,
-                f"{len(plan.changes)} changes; the diff itself {diffing * 1000:.0f} ms",
+            client = rest_client(VendorConfig(pagerduty_token="bench", pagerduty_api_url=fake.url), pacer=rest_pacer(clock))
+            plan = measured(
+                f"plan ({attempt})",
+                fake,
+                clock,
+                lambda: pagerduty.diff(desired, pagerduty.fetch_actual(client, since=now, until=desired.until)),  # noqa: B023
+                lambda plan: f"{len(plan.changes)} changes, drift: {plan.drift}",
             )
-            fake.reset_counts()
-            _, seconds = timed(lambda: pagerduty.apply(client, plan))  # noqa: B023 (called at once)
-            row(f"PagerDuty apply ({attempt})", fake.reads(), fake.writes(), seconds)
-        if fake.writes() != 0 or fake.rejected:
+            measured(
+                f"apply ({attempt})",
+                fake,
+                clock,
+                lambda: pagerduty.apply(client, plan),  # noqa: B023
+                lambda result: "complete" if result.complete else result.problem(),
+            )
+        schedules = [s for s in fake.schedules.values() if read_marker(s["description"])]
+        overrides = sum(len(fake.overrides.get(s["id"], {})) for s in schedules)
+        print(f"    managed: {len(schedules)} schedules, {overrides} overrides; 429s met: {fake.rate_limited}")
+        if fake.writes() != 0 or plan.changes or plan.drift or fake.rejected:
             raise SystemExit(f"a no-change apply wrote {fake.writes()} times; rejected: {fake.rejected[:3]}")
     finally:
         fake.stop()
 
 
-def bench_slack(org: Any, engine: Any) -> None:
+def bench_slack(org: Any, engine: Any, now: datetime) -> None:
     from opsctl.sync import slack
     from opsctl.sync.handoff import notify_handoffs
     from opsctl.vendors.config import VendorConfig
-    from opsctl.vendors.slack_api import slack_client
+    from opsctl.vendors.slack_api import slack_client, slack_pacer
+    from tests.fakes.base import SimClock
     from tests.fakes.slack import ALL_SCOPES, SlackFake
 
     writes_of = {
@@ -92,6 +112,9 @@ def bench_slack(org: Any, engine: Any) -> None:
     }
     users = {p.email.lower(): p.slack_id or f"U{i:09d}" for i, p in enumerate(org.people.values())}
     fake = SlackFake(users=users, tokens={"xoxb-bench": ALL_SCOPES | {"channels:manage"}})
+    clock = SimClock(now)
+    fake.clock = clock
+    fake.tiers = True
     for team in org.teams.values():
         if team.slack_channel:
             fake.add_channel(team.slack_channel)
@@ -103,21 +126,31 @@ def bench_slack(org: Any, engine: Any) -> None:
         return len(fake.requests) - writes, writes
 
     try:
-        client = slack_client(VendorConfig(slack_token="xoxb-bench", slack_api_url=fake.url + "/api/"))
-        desired = slack.desired_slack(org, engine, NOW)
+        client = slack_client(VendorConfig(slack_token="xoxb-bench", slack_api_url=fake.url + "/api/"), pacer=slack_pacer(clock))
+        desired = slack.desired_slack(org, engine, now)
         for attempt in ("first", "again"):
             fake.reset_counts()
-            plan, seconds = timed(lambda: slack.diff(desired, slack.fetch_actual(client, desired)))
-            row(f"Slack plan ({attempt})", *counts(), seconds, f"{len(plan.changes)} changes")
+            start, paced = time.perf_counter(), clock.monotonic()
+            plan = slack.diff(desired, slack.fetch_actual(client, desired))
+            row(
+                f"Slack plan ({attempt})",
+                *counts(),
+                time.perf_counter() - start,
+                clock.monotonic() - paced,
+                f"{len(plan.changes)} changes",
+            )
             fake.reset_counts()
-            _, seconds = timed(lambda: slack.apply(client, plan))  # noqa: B023 (called at once)
-            row(f"Slack apply ({attempt})", *counts(), seconds)
+            start, paced = time.perf_counter(), clock.monotonic()
+            slack.apply(client, plan)
+            row(f"Slack apply ({attempt})", *counts(), time.perf_counter() - start, clock.monotonic() - paced)
         if counts()[1] != 0:
             raise SystemExit("a no-change Slack apply wrote")
         for attempt in ("first", "again"):
             fake.reset_counts()
-            _, seconds = timed(lambda: notify_handoffs(client, org, engine, NOW))
-            row(f"notify handoff ({attempt})", *counts(), seconds)
+            start, paced = time.perf_counter(), clock.monotonic()
+            notify_handoffs(client, org, engine, clock.wall())
+            row(f"notify handoff ({attempt})", *counts(), time.perf_counter() - start, clock.monotonic() - paced)
+        print(f"    429s met: {fake.rate_limited}")
         if counts()[1] != 0:
             raise SystemExit("a repeated handoff posted again")
     finally:
@@ -127,6 +160,7 @@ def bench_slack(org: Any, engine: Any) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--skip-large", action="store_true", help="Only the example org.")
+    parser.add_argument("--instants", type=int, default=len(INSTANTS), help="How many of the instants to run.")
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)  # werkzeug's request log
 
@@ -145,8 +179,12 @@ def main() -> None:
             f"{len(org.people)} people, {len(org.teams)} teams, {len(org.rotations)} rotations, {len(org.pipelines)} pipelines"
         )
         print(f"{label}: {sizes}")
-        bench_pagerduty(org, Engine(org, calendar))
-        bench_slack(org, Engine(org, calendar))
+        for name, offset in INSTANTS[: args.instants]:
+            now = NOW + offset
+            print(f"  PagerDuty at {now:%Y-%m-%d %H:%M} UTC ({name})")
+            bench_pagerduty(org, Engine(org, calendar), now)
+        print(f"  Slack at {NOW:%Y-%m-%d %H:%M} UTC")
+        bench_slack(org, Engine(org, calendar), NOW)
     calendar.save()
 
 

@@ -90,6 +90,17 @@ class Case:
         self.path.write_text(f"{head}=== stdout\n{stdout}=== exit {exit_code}\n", encoding="utf-8")
 
 
+def copy_example(target: Path) -> Path:
+    """The example org's files (not the code) in ``target``."""
+    import shutil
+
+    target.mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "ownership.yaml", target)
+    for folder in ("rotations", "service_catalog", "runbooks"):
+        shutil.copytree(REPO_ROOT / folder, target / folder)
+    return target
+
+
 def run(*args: str, root: Path | None = None, input: str | None = None) -> Result:
     prefix = ["--root", str(root)] if root is not None else []
     return CliRunner().invoke(cli, [*prefix, *args], input=input, catch_exceptions=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from tests.support import REPO_ROOT, run, write_tree
+from tests.support import REPO_ROOT, copy_example, run, write_tree
 
 
 def test_validate_example_org_is_clean() -> None:
@@ -24,7 +24,13 @@ def test_whoisoncall_json_explains_swap_secondary_and_override() -> None:
     assert result.exit_code == 0
     [row] = json.loads(result.stdout)
     assert row["rotation"] == "data-eng-weekly"
-    assert row["primary"] == {"id": "de4", "name": "Elif Yıldız", "email": "elif.yildiz@example.com", "available": True}
+    assert row["primary"] == {
+        "id": "de4",
+        "name": "Elif Yıldız",
+        "email": "elif.yildiz@example.com",
+        "available": True,
+        "reduced": False,
+    }
     assert row["secondary"]["id"] == "de3"
     assert (row["start"], row["end"]) == ("2026-12-17T18:00:00+01:00", "2026-12-18T09:00:00+01:00")
     assert row["shift"] == {"index": 49, "start": "2026-12-14T09:00:00+01:00", "end": "2026-12-21T09:00:00+01:00"}
@@ -35,11 +41,29 @@ def test_whoisoncall_json_explains_swap_secondary_and_override() -> None:
     )
 
 
+def test_reduced_is_the_primarys_reduced_duty_and_each_person_has_their_own() -> None:
+    # 2026-12-02: ie2, secondary of the infra on-call, is at a conference and nobody else could
+    # take the whole shift; the primary ie1 is at work, so pages go to her first as usual
+    result = run("whoisoncall", "--team", "infra-data-eng", "--at", "2026-12-02T12:00Z", "--format", "json", root=REPO_ROOT)
+    [row] = json.loads(result.stdout)
+    assert row["reduced"] is False
+    assert (row["primary"]["available"], row["primary"]["reduced"]) == (True, False)
+    assert (row["secondary"]["id"], row["secondary"]["available"], row["secondary"]["reduced"]) == ("ie2", False, True)
+    # 2027-01-01: ie1's public holiday and no swap: reduced duty, the secondary is paged first
+    result = run("whoisoncall", "--team", "infra-data-eng", "--at", "2027-01-01T12:00+01:00", "--format", "json", root=REPO_ROOT)
+    [row] = json.loads(result.stdout)
+    assert row["reduced"] is True
+    assert (row["primary"]["available"], row["primary"]["reduced"]) == (False, True)
+    assert row["secondary"]["available"] is True
+
+
 def test_whoisoncall_table_lists_every_rotation() -> None:
     result = run("whoisoncall", "--at", "2026-11-23T12:00:00Z", "--format", "table", root=REPO_ROOT)
     assert result.exit_code == 0
-    for name in ("Data Engineering", "Data Platform", "MLOps", "BI Services"):
-        assert name in result.stdout
+    assert result.stdout.startswith("On call")
+    assert "┃ Team" in result.stdout  # --format table: boxed even when piped
+    for team in ("data-eng", "platform", "mlops", "bi-services", "infra-data-eng"):
+        assert f"│ {team} " in result.stdout
 
 
 def test_whoisoncall_piped_is_plain_columns() -> None:
@@ -78,6 +102,8 @@ def test_whoisoncall_pipeline_shows_owner_availability() -> None:
     ("args", "message"),
     [
         (["whoisoncall", "--team", "data-engg"], "opsctl: unknown team 'data-engg' (did you mean 'data-eng'?)\n"),
+        (["whoisoncall", "--team", "de"], "opsctl: unknown team 'de' (did you mean 'data-eng'?)\n"),
+        (["explain", "--team", "de"], "opsctl: unknown team 'de' (did you mean 'data-eng'?)\n"),
         (
             ["whoisoncall", "--pipeline", "aggregate_profit"],
             "opsctl: unknown pipeline 'aggregate_profit' (did you mean 'aggregate_profit_investors'?)\n",
@@ -96,6 +122,38 @@ def test_usage_errors_are_one_line_and_exit_2(args: list[str], message: str) -> 
     assert result.exit_code == 2
     assert result.stderr == message
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        ("bogus: 1\n", "ownership.yaml:2:1: error: unknown key 'bogus' in ownership"),
+        ("", "ownership.yaml:1:1: error: ownership.yaml is empty"),
+        (b"\x00\xff\xfe", "ownership.yaml:1:2: error: not UTF-8 text"),
+        (None, "ownership.yaml: error: no ownership.yaml in {root}"),
+    ],
+    ids=["unknown top-level key", "empty", "binary", "missing"],
+)
+def test_a_broken_ownership_file_is_reported_without_echoes(content: str | bytes | None, error: str, tmp_path: Path) -> None:
+    root = copy_example(tmp_path / "ops")
+    target = root / "ownership.yaml"
+    if content is None:
+        target.unlink()
+    elif isinstance(content, bytes):
+        target.write_bytes(content)
+    else:
+        target.write_text(target.read_text("utf-8").replace("\n", "\n" + content, 1) if content else "", encoding="utf-8")
+    result = run("validate", "--at", "2026-11-23T00:00:00Z", root=root)
+    assert result.exit_code == 1
+    headlines = [line for line in result.stdout.splitlines() if not line.startswith(" ")]
+    assert headlines == [error.format(root=root.resolve())]  # and no "notes of unknown pipeline" for every note
+    assert result.stderr == "opsctl validate: 1 error\n"
+
+
+def test_missing_ownership_names_the_folder_searched(tmp_path: Path) -> None:
+    result = run("whoisoncall", root=tmp_path)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == f"ownership.yaml: error: no ownership.yaml in {tmp_path.resolve()}"
 
 
 def test_missing_root_is_a_usage_error(tmp_path: Path) -> None:
@@ -132,7 +190,8 @@ def test_schedule_json_tiles_and_ics_reparses() -> None:
     ics = run(*args, "--format", "ics", root=REPO_ROOT).stdout_bytes
     calendar = icalendar.Calendar.from_ical(ics)
     events = list(calendar.walk("VEVENT"))
-    assert len(events) == len(rows)
+    pairs = [(r["shift"]["index"], r["primary"]["id"], r["secondary"]["id"]) for r in rows]
+    assert len(events) == sum(1 for i, pair in enumerate(pairs) if i == 0 or pairs[i - 1] != pair)  # one per shift and pair
     assert {str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")} == {"Europe/Berlin"}
     first = events[0]
     assert first["DTSTART"].dt.isoformat() == rows[0]["start"]
@@ -172,13 +231,33 @@ def test_schedule_for_a_person_only_has_their_duty() -> None:
 def test_explain_prints_numbered_steps() -> None:
     result = run("explain", "--team", "data-eng", "--at", "2026-12-17T20:00+01:00", root=REPO_ROOT)
     assert result.exit_code == 0
-    lines = result.stdout.splitlines()
-    assert lines[0] == "Data Engineering weekly on-call (data-eng-weekly) at 2026-12-17 20:00 CET"
-    assert lines[1] == "  1. [base] shift 49 of Data Engineering weekly on-call: Daniel Okafor (de2) is primary in rotation order"
-    assert lines[2].startswith("  2. [swap] Daniel Okafor (de2) is unavailable (time off 2026-12-21 to 2027-01-01")
-    assert lines[4].startswith("  4. [override] Elif Yıldız (de4) is primary instead of Lena Hoffmann (de1) by override")
-    assert lines[5] == "  => primary Elif Yıldız (de4), secondary Priya Raghunathan (de3)"
-    assert lines[6] == "     from 2026-12-17 18:00 until 2026-12-18 09:00 CET"
+    assert result.stdout == (
+        "Data Engineering weekly on-call (data-eng-weekly) at 2026-12-17 20:00 CET\n"
+        "  1. [base] shift 49: Daniel Okafor (de2) is primary in rotation order\n"
+        "  2. [swap] Daniel Okafor is unavailable (time off 2026-12-21 to 2027-01-01\n"
+        "            (Winter holiday, visiting family in Lagos)): swapped with shift 48\n"
+        "            (starting 2026-12-07 09:00), so Lena Hoffmann (de1) takes this shift\n"
+        "  3. [secondary] Priya Raghunathan (de3) is secondary: Daniel Okafor is\n"
+        "                 unavailable during this shift\n"
+        "  4. [override] Elif Yıldız (de4) is primary instead of Lena Hoffmann by\n"
+        "                override from 2026-12-17 18:00 to 2026-12-18 09:00 (de1 is at\n"
+        "                her daughter's school Christmas concert and family dinner; de4\n"
+        "                covers the evening of de1's primary week)\n"
+        "  => primary Elif Yıldız, secondary Priya Raghunathan\n"
+        "     from 2026-12-17 18:00 until 2026-12-18 09:00 CET\n"
+    )
+
+
+@pytest.mark.parametrize("columns", ["80", "60"])
+def test_explain_wraps_at_word_boundaries_to_columns(columns: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", columns)
+    for team, at, phrase in (
+        ("data-eng", "2026-12-17T20:00+01:00", "(Winter holiday, visiting family in Lagos)): swapped with shift 48"),
+        ("infra-data-eng", "2027-01-01T12:00+01:00", "so they keep the shift with reduced duty: the secondary"),
+    ):
+        text = run("explain", "--team", team, "--at", at, root=REPO_ROOT).stdout
+        assert max(len(line) for line in text.splitlines()) <= int(columns)
+        assert phrase in " ".join(text.split())  # nothing cut inside a word: the words read back in order
 
 
 def test_fairness_json_counts_hours_and_swaps() -> None:
@@ -220,6 +299,30 @@ def test_init_scaffolds_a_valid_repository(tmp_path: Path) -> None:
     assert (target / ".gitignore").read_text() == "mine\n"  # a repository's own is kept
 
 
+def test_validate_names_the_zone_of_a_city(tmp_path: Path) -> None:
+    root = copy_example(tmp_path / "ops")
+    ownership = root / "ownership.yaml"
+    ownership.write_text(ownership.read_text("utf-8").replace("Asia/Kolkata", "Asia/Bangalore", 1), encoding="utf-8")
+    result = run("validate", "--at", "2026-11-23T00:00:00Z", root=root)
+    assert result.exit_code == 1
+    [headline] = [line for line in result.stdout.splitlines() if "error" in line]
+    assert headline.endswith(
+        "error: timezone: unknown time zone 'Asia/Bangalore' (did you mean 'Asia/Kolkata', the zone of Bengaluru, India?)"
+    )
+
+
+def test_init_names_everything_after_the_team_given(tmp_path: Path) -> None:
+    target = tmp_path / "ops"
+    assert run("init", str(target), "--team", "analytics").exit_code == 0
+    texts = "".join(p.read_text("utf-8") for p in target.rglob("*") if p.is_file() and "schemas" not in p.parts)
+    assert "Data Engineering" not in texts and "data-eng" not in texts
+    ownership = (target / "ownership.yaml").read_text("utf-8")
+    assert 'org_name: "Analytics"' in ownership and 'name: "Analytics"' in ownership
+    assert 'name: "Analytics on-call"' in (target / "rotations" / "analytics-oncall.yaml").read_text("utf-8")
+    assert 'name: "Analytics pipelines"' in (target / "service_catalog" / "analytics.yaml").read_text("utf-8")
+    assert run("validate", root=target).exit_code == 0
+
+
 def test_init_rejects_bad_options(tmp_path: Path) -> None:
     result = run("init", str(tmp_path / "x"), "--timezone", "Europe/Berln")
     assert result.exit_code == 2
@@ -235,6 +338,18 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
         assert result.exit_code == 0
         assert result.stdout.startswith(f"Usage: cli {name}") or result.stdout.startswith(f"Usage: opsctl {name}")
         assert f"opsctl {name}" in readme, f"README does not mention `opsctl {name}`"
+
+
+def test_the_docs_stand_alone() -> None:
+    """Users have the repository, not the product's spec: nothing may send them to it."""
+    texts = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+    texts += [*sorted((REPO_ROOT / "rotations").glob("*.yaml")), REPO_ROOT / "ownership.yaml"]
+    for path in texts:
+        text = path.read_text("utf-8")
+        assert "SPEC" not in text and "of the spec" not in text, path
+    readme = (REPO_ROOT / "README.md").read_text("utf-8")
+    for page in ("docs/schedule.md", "docs/escalation.md"):
+        assert f"]({page}" in readme and (REPO_ROOT / page).is_file()
 
 
 def test_ci_runs_the_readmes_test_command() -> None:

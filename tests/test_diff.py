@@ -103,13 +103,6 @@ def test_first_commit_of_a_repository_is_all_added(tmp_path: Path) -> None:
     assert ("pipeline", "added") in added and ("rotation", "added") in added
 
 
-def test_bad_revision(tmp_path: Path) -> None:
-    ops = example_repo(tmp_path)
-    result = run("diff", "--base", "no-such-rev", root=ops)
-    assert result.exit_code == 1
-    assert result.stderr == "opsctl: unknown revision 'no-such-rev'\n"
-
-
 def test_not_a_git_repository(tmp_path: Path) -> None:
     shutil.copy(REPO_ROOT / "ownership.yaml", tmp_path)
     shutil.copytree(REPO_ROOT / "rotations", tmp_path / "rotations")
@@ -129,3 +122,14 @@ def test_diff_of_an_org_with_itself_is_empty(case: dict[str, object]) -> None:
     start = Engine(first, calendar).grid("r").boundary(0) - timedelta(days=3)
     diff = diff_orgs(first, second, Engine(first, calendar), Engine(second, calendar), start, start + timedelta(weeks=20))
     assert diff.empty
+
+
+def test_an_unknown_base_is_a_usage_error(tmp_path: Path) -> None:
+    ops = example_repo(tmp_path)
+    result = run("diff", "--base", "nope", root=ops)
+    assert result.exit_code == 2
+    assert result.stderr == "opsctl: --base: unknown revision 'nope'\n"
+    typo = run("diff", "--base", "mian", root=ops)
+    assert typo.exit_code == 2
+    assert typo.stderr == "opsctl: --base: unknown revision 'mian' (did you mean 'main'?)\n"
+    assert run("diff", "--base", "main", "--from", FROM, root=ops).exit_code == 0

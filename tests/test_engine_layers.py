@@ -259,16 +259,16 @@ def test_the_secondary_is_the_next_member_available_all_shift() -> None:
     availability = Availability(org(time_off=(TimeOff("c", date(2026, 1, 6), date(2026, 1, 6)),)), Table())
     period = RosterPeriod(0, PEOPLE, 0, None)
     start, end = berlin(2026, 1, 5, 9, 0), berlin(2026, 1, 12, 9, 0)
-    assert choose_secondary(period, "a", start, end, availability, holidays=True, name=str) == ("b", None)
-    secondary, step = choose_secondary(period, "b", start, end, availability, holidays=True, name=str)
-    assert secondary == "d"
+    assert choose_secondary(period, "a", start, end, availability, holidays=True, name=str) == ("b", None, False)
+    secondary, step, reduced = choose_secondary(period, "b", start, end, availability, holidays=True, name=str)
+    assert (secondary, reduced) == ("d", False)
     assert step is not None and (step.layer, step.brief) == ("secondary", "secondary: c away")
 
 
 def test_with_nobody_available_the_next_member_is_a_reduced_secondary() -> None:
     away = tuple(TimeOff(p, date(2026, 1, 6), date(2026, 1, 6)) for p in ("b", "c", "d"))
     availability = Availability(org(time_off=away), Table())
-    secondary, step = choose_secondary(
+    secondary, step, reduced = choose_secondary(
         RosterPeriod(0, PEOPLE, 0, None),
         "a",
         berlin(2026, 1, 5, 9, 0),
@@ -277,17 +277,15 @@ def test_with_nobody_available_the_next_member_is_a_reduced_secondary() -> None:
         holidays=True,
         name=str,
     )
-    assert secondary == "b"
+    assert (secondary, reduced) == ("b", True)
     assert step is not None and step.brief == "secondary: nobody available all shift"
 
 
 def test_a_one_person_roster_has_no_secondary() -> None:
     availability = Availability(org(), Table())
     start, end = berlin(2026, 1, 5, 9, 0), berlin(2026, 1, 12, 9, 0)
-    assert choose_secondary(RosterPeriod(0, ("a",), 0, None), "a", start, end, availability, holidays=True, name=str) == (
-        None,
-        None,
-    )
+    alone = RosterPeriod(0, ("a",), 0, None)
+    assert choose_secondary(alone, "a", start, end, availability, holidays=True, name=str) == (None, None, False)
 
 
 # -- overrides ------------------------------------------------------------------------------

@@ -76,3 +76,51 @@ def test_pagerduty_description_checks() -> None:
 def test_pagerduty_rest_client_reaches_a_fake(slack: SlackFake) -> None:
     client = rest_client(VendorConfig(pagerduty_token="t", pagerduty_api_url=slack.url))
     assert client.get("/api/auth.test").status_code == 200
+
+
+def test_pagerduty_fake_cuts_overrides_at_the_bounds_unless_overflow() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.fakes.base import SimClock
+    from tests.fakes.pagerduty_rest import PagerDutyFake
+
+    fake = PagerDutyFake({"ana@example.com": "Ana"}, tokens={"t"})
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    fake.clock = SimClock(start)
+    fake.start()
+    try:
+        client = rest_client(VendorConfig(pagerduty_token="t", pagerduty_api_url=fake.url))
+        ana = next(iter(fake.users))
+        layer = {
+            "start": "2026-01-05T00:00:00Z",
+            "rotation_virtual_start": "2026-01-05T00:00:00Z",
+            "rotation_turn_length_seconds": 604800,
+            "users": [{"user": {"id": ana, "type": "user_reference"}}],
+        }
+        made = client.rpost(
+            "/schedules", json={"schedule": {"type": "schedule", "name": "S", "time_zone": "UTC", "schedule_layers": [layer]}}
+        )
+        sid = made["id"]
+        override = fake.add_override(sid, start - timedelta(days=1), start + timedelta(days=30), ana)
+        window = {"since": "2026-12-01T00:00:00Z", "until": "2026-12-15T00:00:00Z"}
+        cut = client.rget(f"/schedules/{sid}/overrides", params=window)
+        whole = client.rget(f"/schedules/{sid}/overrides", params=window | {"overflow": "true"})
+        assert (cut[0]["start"], cut[0]["end"]) == ("2026-12-01T00:00:00+00:00", "2026-12-15T00:00:00+00:00")
+        assert (whole[0]["start"], whole[0]["end"]) == ("2026-11-30T00:00:00+00:00", "2026-12-31T00:00:00+00:00")
+        # deleting it while it runs only cuts it short at the fake's now (200, not 204)
+        assert client.delete(f"/schedules/{sid}/overrides/{override['id']}").status_code == 200
+        assert fake.overrides[sid][override["id"]]["end"] == start
+        response = client.get("/users")
+        assert response.headers["ratelimit-limit"] == "960" and int(response.headers["ratelimit-remaining"]) < 960
+        assert fake.rejected == []
+    finally:
+        fake.stop()
+
+
+def test_slack_fake_lists_emails_only_with_the_scope_and_sends_scopes_on_every_answer(slack: SlackFake) -> None:
+    slack.tokens["xoxb-plain"] = frozenset({"users:read"})
+    plain = client_for(slack, token="xoxb-plain").users_list(limit=200)
+    assert plain["members"][0]["profile"] == {} and plain.headers["x-oauth-scopes"] == "users:read"
+    slack.tokens["xoxb-good"] = slack.tokens["xoxb-good"] | {"users:read"}
+    full = client_for(slack).users_list(limit=200)
+    assert full["members"][0]["profile"]["email"] == "ana@example.com"

@@ -104,6 +104,11 @@ def test_second_run_is_answered_from_the_cache_and_edits_invalidate_it(tmp_path:
     imported = {line.split("|")[-1].strip() for line in probe.stderr.splitlines() if "|" in line}
     assert "click" not in imported and "yaml" not in imported
     assert without_at(probe.stdout) == without_at(full.stdout)
+    # plain text from the cache is the full path's, at the width $COLUMNS asks for
+    narrow = env | {"COLUMNS": "80"}
+    cached = opsctl("whoisoncall", "--format", "plain", env=narrow)
+    assert cached.stdout == opsctl("whoisoncall", "--at", "now", "--format", "plain", env=narrow).stdout
+    assert max(len(line) for line in cached.stdout.splitlines()) <= 80
     # an edit to a rotation changes the key: the full path answers again, with the edit
     rotation = root / "rotations" / "data-eng-weekly.yaml"
     rotation.write_text(

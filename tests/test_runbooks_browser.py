@@ -166,6 +166,12 @@ def test_pages_fit_a_phone(browser: WebDriver, site_url: str, tmp_path: Path, pa
             " - window.innerWidth"
         )
         assert widest <= 0, f"{page} is {widest}px wider than the phone"
+        # a phone number is dialled as a whole: it never wraps onto a second line
+        broken = browser.execute_script(
+            "return Array.from(document.querySelectorAll('a[href^=\"tel:\"]'))"
+            ".filter(a => a.getClientRects().length > 1).map(a => a.textContent)"
+        )
+        assert broken == [], f"{page}: phone numbers wrap: {broken}"
         text = browser.find_element(By.TAG_NAME, "main").text
         assert "Tomasz Wiśniewski" in text if "services" in page else "Daniel Okafor" in text
         assert browser.save_screenshot(str(tmp_path / "phone.png"))

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.support import REPO_ROOT, run
+from tests.support import REPO_ROOT, copy_example, run
 
 AT = "2026-11-23T12:00Z"
-
-
-def copy_example(target: Path) -> Path:
-    target.mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "ownership.yaml", target)
-    for folder in ("rotations", "service_catalog", "runbooks"):
-        shutil.copytree(REPO_ROOT / folder, target / folder)
-    return target
 
 
 def test_html_goes_to_site_in_the_repository(tmp_path: Path) -> None:

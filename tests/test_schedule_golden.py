@@ -1,4 +1,4 @@
-"""Golden cases for the engine: an org, instants, and who must be on call then (SPEC §4)."""
+"""Golden cases for the engine: an org, instants, and who must be on call then (docs/schedule.md)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,10 @@ def test_schedule_case(path: Path, calendar: LibraryHolidays) -> None:
             assert slot.reduced == expected["reduced"], label
         if "primary_available" in expected:
             assert slot.primary_available == expected["primary_available"], label
+        if "secondary_available" in expected:
+            assert slot.secondary_available == expected["secondary_available"], label
+        if "secondary_reduced" in expected:
+            assert slot.secondary_reduced == expected["secondary_reduced"], label
         if "covered" in expected:
             assert slot.covered == expected["covered"], label
         if "layers" in expected:

@@ -1,12 +1,12 @@
 """`opsctl whoisoncall`: per rotation, who is on call at an instant, and why.
 
-:func:`answers` returns plain dicts (the JSON shape of SPEC §5), which the table renderer
-and the server's ``/v1/oncall`` share.
+:func:`answers` returns plain dicts (the JSON shape documented in docs/schedule.md), which
+the table renderer and the server's ``/v1/oncall`` share.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -62,9 +62,11 @@ def rotation_answer(org: Org, engine: Engine, rotation_id: str, instant: datetim
 
 
 def slot_json(org: Org, slot: Slot, zone: str) -> dict[str, Any]:
+    """A slot as JSON. ``reduced`` at the top and on the primary: the primary is away and the
+    secondary is paged first; on the secondary: nobody could take the whole shift as secondary."""
     return {
-        "primary": person_json(org, slot.primary, available=slot.primary_available),
-        "secondary": person_json(org, slot.secondary, available=slot.secondary_available),
+        "primary": person_json(org, slot.primary, available=slot.primary_available, reduced=slot.reduced),
+        "secondary": person_json(org, slot.secondary, available=slot.secondary_available, reduced=slot.secondary_reduced),
         "start": iso(slot.start, zone),
         "end": iso(slot.end, zone),
         "shift": {"index": slot.shift, "start": iso(slot.shift_start, zone), "end": iso(slot.shift_end, zone)},
@@ -117,18 +119,31 @@ def answers(
 
 
 def schedule_slots(
-    org: Org, engine: Engine, start: datetime, end: datetime, *, team: str | None = None, person: str | None = None
+    org: Org,
+    engine: Engine,
+    start: datetime,
+    end: datetime,
+    *,
+    team: str | None = None,
+    person: str | None = None,
+    whole_shifts: bool = False,
 ) -> list[Slot]:
     """The slots of the chosen rotations in ``[start, end)``, in time order.
 
-    Slots are whole, not clipped to the window. With ``person``, only the slots where
-    that person is primary or secondary.
+    Slots are whole, not clipped to the window; with ``whole_shifts``, every slot of each
+    shift the window touches (a calendar's events are whole shifts whatever the window).
+    With ``person``, only the slots where that person is primary or secondary.
     """
     if person is not None and person not in org.people:
         raise UsageError(f"unknown person {person!r}{did_you_mean(person, org.people)}")
     slots: list[Slot] = []
     for rotation_id in pick_rotations(org, team):
-        for slot in engine.slots(rotation_id, start, end, clip=False):
+        lo, hi = start, end
+        if whole_shifts:
+            grid = engine.grid(rotation_id)
+            lo = grid.boundary(max(0, grid.index_at(start)))
+            hi = max(end, grid.boundary(max(0, grid.index_at(end - timedelta(microseconds=1))) + 1))
+        for slot in engine.slots(rotation_id, lo, hi, clip=False):
             if person is None or person in (slot.primary, slot.secondary):
                 slots.append(slot)
     slots.sort(key=lambda s: (s.start, s.rotation))
@@ -143,39 +158,72 @@ def schedule_json(org: Org, slots: list[Slot]) -> list[dict[str, Any]]:
     return out
 
 
-def explain_lines(org: Org, engine: Engine, instant: datetime, team: str) -> list[str]:
-    """`opsctl explain`: the steps behind the answer for each of the team's rotations."""
+def explain_lines(org: Org, engine: Engine, instant: datetime, team: str, *, width: int = 80) -> list[str]:
+    """`opsctl explain`: the steps behind the answer for each of the team's rotations.
+
+    Lines are wrapped at spaces to ``width``, each step's continuation indented under its
+    text. A person is named in full ("Daniel Okafor (de2)") the first time and by name
+    alone after that, and the rotation, named in the heading, is not repeated.
+    """
+    from opsctl.answers.columns import wrap
+
     lines: list[str] = []
+
+    def say(text: str, first: str = "", rest: str = "") -> None:
+        lines.extend(
+            (rest if number else first) + line for number, line in enumerate(wrap(text, max(width - len(rest or first), 20)))
+        )
+
     for rotation_id in pick_rotations(org, team):
         rotation = org.rotations[rotation_id]
         zone = ZoneInfo(rotation.timezone)
-        lines.append(f"{rotation.title} ({rotation.id}) at {instant.astimezone(zone):%Y-%m-%d %H:%M %Z}")
+        say(f"{rotation.title} ({rotation.id}) at {instant.astimezone(zone):%Y-%m-%d %H:%M %Z}", rest="  ")
         slot = engine.at(rotation_id, instant)
         if slot is None:
             first = engine.grid(rotation_id).boundary(0).astimezone(zone)
-            lines.append(f"  nobody is on call: the rotation starts {first:%Y-%m-%d %H:%M %Z}")
+            say(f"nobody is on call: the rotation starts {first:%Y-%m-%d %H:%M %Z}", "  ", "  ")
             lines.append("")
             continue
+        named: set[str] = set()
         for number, step in enumerate(slot.trail, start=1):
-            lines.append(f"  {number}. [{step.layer}] {step.text}")
-        secondary = f", secondary {engine.name(slot.secondary)}" if slot.secondary else ""
-        state = (
-            " (reduced: the secondary is paged first)" if not slot.primary_available else (" (reduced)" if slot.reduced else "")
-        )
-        lines.append(f"  => primary {engine.name(slot.primary)}{secondary}{state}")
-        lines.append(
-            f"     from {slot.start.astimezone(zone):%Y-%m-%d %H:%M} until {slot.end.astimezone(zone):%Y-%m-%d %H:%M %Z}"
+            text = step.text.replace(f" of {rotation.title}:", ":", 1) if step.layer == "base" else step.text
+            head = f"  {number}. [{step.layer}] "
+            say(_named_once(org, engine, text, named), head, " " * len(head))
+        secondary = ""
+        if slot.secondary:
+            secondary = f", secondary {_named_once(org, engine, engine.name(slot.secondary), named)}"
+            if slot.secondary_reduced:
+                secondary += " (reduced: nobody could take the whole shift as secondary)"
+        state = " (reduced duty: the secondary is paged first)" if slot.reduced else ""
+        say(f"=> primary {_named_once(org, engine, engine.name(slot.primary), named)}{secondary}{state}", "  ", "     ")
+        say(
+            f"from {slot.start.astimezone(zone):%Y-%m-%d %H:%M} until {slot.end.astimezone(zone):%Y-%m-%d %H:%M %Z}",
+            "     ",
+            "     ",
         )
         lines.append("")
     return lines
+
+
+def _named_once(org: Org, engine: Engine, text: str, named: set[str]) -> str:
+    """``text`` with each "Name (id)" after the first of an explanation shortened to "Name"."""
+    for person_id, person in org.people.items():
+        full = engine.name(person_id)
+        if f"({person_id})" not in text or full not in text:
+            continue
+        if person_id in named:
+            text = text.replace(full, person.name)
+        else:
+            head, _, tail = text.partition(full)
+            text = head + full + tail.replace(full, person.name)
+            named.add(person_id)
+    return text
 
 
 def compiled_rotations(org: Org, engine: Engine, now: datetime, days: int) -> list[dict[str, Any]]:
     """Per rotation, every answer from ``now`` for ``days``: ``[start, end, row]`` with UTC
     timestamps, where ``row`` is :func:`rotation_answer`'s row without ``at``. The fast
     path (:mod:`opsctl.cli.answer_cache`) answers from these without loading the org."""
-    from datetime import timedelta
-
     end = now + timedelta(days=days)
     out = []
     for rotation in org.rotations.values():

@@ -1,79 +1,155 @@
-"""Terminal tables of the on-call answers, kept apart so the answer cache can draw them without the engine."""
+"""The tables of the on-call answers, and the one way every command prints a table.
+
+:func:`oncall_table` and :func:`owners_table` build the tables of `opsctl whoisoncall`
+from its JSON rows, so the answer cache (:mod:`opsctl.cli.answer_cache`) prints exactly
+what the full path prints. :func:`render` draws any :class:`~opsctl.answers.columns.Table`:
+boxed (with rich) on a terminal, plain aligned columns when piped, both laid out and
+wrapped by :mod:`opsctl.answers.columns`.
+
+Nothing but the standard library is imported at module level.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from opsctl.answers.columns import Table, cell_lines, layout, narrowest, render_plain
 
+TYPE_CHECKING = False  # `typing` costs milliseconds the answer cache does not have
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
     from opsctl.engine.schedule.timeline import Slot
     from opsctl.model import Org
 
 
 def who(person: dict[str, Any] | None) -> str:
+    """A person of an answer: name and id, marked when away or on reduced duty."""
     if person is None:
-        return "—"
-    mark = "" if person.get("available", True) is not False else " (away)"
+        return "-"
+    if person.get("available", True) is False:
+        mark = " (away)"
+    elif person.get("reduced"):
+        mark = " (reduced)"
+    else:
+        mark = ""
     return f"{person['name']} ({person['id']}){mark}"
 
 
-def render_table(rows: list[dict[str, Any]], *, color: bool, width: int) -> str:
-    """A rich table for people; ``rows`` as returned by :func:`answers`."""
-    import io
+def _notes(reduced: bool, brief: Sequence[str]) -> str:
+    return ("REDUCED: " if reduced else "") + "; ".join(brief)
 
-    from rich.console import Console
-    from rich.table import Table
 
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width, force_terminal=color, no_color=not color, highlight=False)
+def _until(end: str | None) -> str:
+    return (end or "")[:16].replace("T", " ")
+
+
+def oncall_table(rows: list[dict[str, Any]]) -> Table:
+    """`opsctl whoisoncall`: one line per rotation."""
+    lines = [
+        [
+            row["team"],
+            row["rotation"],
+            who(row["primary"]),
+            who(row["secondary"]),
+            _until(row["end"]),
+            _notes(row["reduced"], row.get("brief") or row["reasons"]),
+        ]
+        for row in rows
+    ]
+    return Table(("Team", "Rotation", "Primary", "Secondary", "Until", "Notes"), lines, title="On call")
+
+
+def owners_table(row: dict[str, Any]) -> Table:
+    """`opsctl whoisoncall --pipeline`: the pipeline's owners and whether each can be paged."""
+    lines = [
+        [
+            f"{role} owner",
+            who(owner),
+            "yes" if owner["available"] else f"no: {owner['unavailable_because']}",
+            "yes" if owner["in_working_hours"] else "no",
+        ]
+        for role, owner in row["owners"].items()
+    ]
+    title = f"{row['pipeline_name']} ({row['pipeline']}), tier {row['tier']}"
+    return Table(("Role", "Who", "Available", "In working hours"), lines, title=title)
+
+
+def answer_tables(rows: list[dict[str, Any]]) -> list[Table]:
+    """The tables of whoisoncall's rows: per pipeline its owners and its team's on-call."""
     if rows and "pipeline" in rows[0]:
+        out = []
         for row in rows:
-            table = Table(title=f"{row['pipeline_name']} ({row['pipeline']}) · tier {row['tier']}", title_justify="left")
-            for column in ("Role", "Who", "Available", "In working hours"):
-                table.add_column(column)
-            for role, owner in row["owners"].items():
-                table.add_row(
-                    f"{role} owner",
-                    who(owner),
-                    "yes" if owner["available"] else f"no: {owner['unavailable_because']}",
-                    "yes" if owner["in_working_hours"] else "no",
-                )
-            console.print(table)
-            rows = row["oncall"]
-    table = Table(title="On call", title_justify="left")
-    for column in ("Team", "Rotation", "Primary", "Secondary", "Until", "Notes"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        notes = ("REDUCED · " if row["reduced"] else "") + "; ".join(row.get("brief") or row["reasons"])
-        until = (row["end"] or "")[:16].replace("T", " ")
-        table.add_row(row["team_name"], row["rotation_name"], who(row["primary"]), who(row["secondary"]), until, notes)
-    console.print(table)
-    return buffer.getvalue()
+            out += [owners_table(row), oncall_table(row["oncall"])]
+        return out
+    return [oncall_table(rows)]
 
 
-def render_schedule_table(org: Org, slots: list[Slot], *, color: bool, width: int) -> str:
-    import io
+def schedule_table(org: Org, slots: list[Slot]) -> Table:
+    """`opsctl schedule`: one line per slot, times in the rotation's zone."""
     from zoneinfo import ZoneInfo
-
-    from rich.console import Console
-    from rich.table import Table
 
     from opsctl.answers.oncall import person_json
 
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width, force_terminal=color, no_color=not color, highlight=False)
-    table = Table(title="Schedule", title_justify="left")
-    for column in ("Rotation", "From", "To", "Primary", "Secondary", "Notes"):
-        table.add_column(column, overflow="fold")
+    lines = []
     for slot in slots:
         zone = ZoneInfo(org.rotations[slot.rotation].timezone)
-        notes = ("REDUCED · " if slot.reduced else "") + "; ".join(slot.brief_reasons)
-        table.add_row(
-            slot.rotation,
-            f"{slot.start.astimezone(zone):%a %Y-%m-%d %H:%M}",
-            f"{slot.end.astimezone(zone):%a %Y-%m-%d %H:%M}",
-            who(person_json(org, slot.primary, available=slot.primary_available)),
-            who(person_json(org, slot.secondary, available=slot.secondary_available)),
-            notes,
+        lines.append(
+            [
+                slot.rotation,
+                f"{slot.start.astimezone(zone):%a %Y-%m-%d %H:%M}",
+                f"{slot.end.astimezone(zone):%a %Y-%m-%d %H:%M}",
+                who(person_json(org, slot.primary, available=slot.primary_available, reduced=slot.reduced)),
+                who(person_json(org, slot.secondary, available=slot.secondary_available, reduced=slot.secondary_reduced)),
+                _notes(slot.reduced, slot.brief_reasons),
+            ]
         )
-    console.print(table)
+    return Table(("Rotation", "From", "To", "Primary", "Secondary", "Notes"), lines, title="Schedule")
+
+
+def render(tables: Sequence[Table], *, boxed: bool, color: bool, width: int | None) -> str:
+    """Tables as a terminal shows them (``boxed``, bold headers with ``color``) or as a pipe
+    gets them (plain aligned columns), wrapped to ``width`` (None: no limit)."""
+    if not boxed:
+        return render_plain(tables, width)
+    import io
+
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    buffer = io.StringIO()
+    console_width = width or 120
+    console = Console(file=buffer, width=console_width, force_terminal=color, no_color=not color, highlight=False)
+    for table in tables:
+        count = len(table.headers)
+        # The full box takes a rule between columns and at both edges and a space each side of
+        # a cell; where that would break words, the rules between columns go, then the edges.
+        styles: list[tuple[int, box.Box, bool, tuple[int, int, int, int]]] = [
+            (3 * count + 1, box.HEAVY_HEAD, True, (0, 1, 0, 1)),
+            (3 * count - 3, box.MINIMAL_HEAVY_HEAD, False, (0, 1, 0, 1)),
+            (2 * count - 2, box.SIMPLE_HEAD, False, (0, 1, 0, 0)),
+        ]
+        overhead, lines_of, edge, padding = next((s for s in styles if narrowest(table) <= console_width - s[0]), styles[-1])
+        widths = layout(table, max(console_width - overhead, count))
+        header, rows = cell_lines(table, widths)
+        drawn = RichTable(
+            title=table.title or None,
+            title_justify="left",
+            box=lines_of,
+            show_edge=edge,
+            pad_edge=edge,
+            padding=padding,
+        )
+        for index, (lines, size) in enumerate(zip(header, widths, strict=True)):
+            drawn.add_column(
+                Text("\n".join(lines)),
+                width=size,
+                justify="right" if index in table.right else "left",
+                no_wrap=True,
+                overflow="crop",
+            )
+        for cells in rows:
+            drawn.add_row(*(Text("\n".join(lines)) for lines in cells))
+        console.print(drawn)
     return buffer.getvalue()

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import Any, TextIO
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Bumped whenever the compiled rows change shape (2: each person's own ``reduced``)."""
 WINDOW_DAYS = 35
 """How far ahead answers are compiled."""
 
@@ -100,23 +101,12 @@ def lookup(data: dict[str, Any], instant: datetime, team: str | None) -> list[di
     return rows
 
 
-def plain_table(rows: list[dict[str, Any]]) -> str:
-    """Aligned columns without decoration, for pipes and scripts (the terminal gets a rich table)."""
+def plain_table(rows: list[dict[str, Any]], width: int | None = None) -> str:
+    """Aligned columns without decoration, for pipes and scripts: the same text the full path prints."""
+    from opsctl.answers.columns import render_plain
+    from opsctl.answers.tables import answer_tables
 
-    def who(person: dict[str, Any] | None) -> str:
-        if person is None:
-            return "-"
-        away = " (away)" if person.get("available") is False else ""
-        return f"{person['name']} ({person['id']}){away}"
-
-    table = [["TEAM", "ROTATION", "PRIMARY", "SECONDARY", "UNTIL", "NOTES"]]
-    for row in rows:
-        notes = ("REDUCED: " if row["reduced"] else "") + "; ".join(row.get("brief") or row["reasons"])
-        until = (row["end"] or "")[:16].replace("T", " ")
-        table.append([row["team"], row["rotation"], who(row["primary"]), who(row["secondary"]), until, notes])
-    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
-    lines = ("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in table)
-    return "\n".join(lines) + "\n"
+    return render_plain(answer_tables(rows), width)
 
 
 def _parse(argv: Sequence[str], environ: Mapping[str, str]) -> tuple[str, str | None, str] | None:
@@ -166,21 +156,21 @@ def try_answer(argv: Sequence[str], environ: Mapping[str, str], out: TextIO) -> 
         if fmt == "json":
             out.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
         elif fmt == "plain":
-            out.write(plain_table(rows))
+            out.write(plain_table(rows, _width(environ, out)))
         else:
-            from opsctl.answers.tables import render_table
+            from opsctl.answers.tables import answer_tables, render
 
-            out.write(render_table(rows, color=out.isatty(), width=_width()))
+            out.write(render(answer_tables(rows), boxed=True, color=out.isatty(), width=_width(environ, out)))
         out.flush()
         return True
     except Exception:  # a cache is never a reason to fail: the full path answers
         return False
 
 
-def _width() -> int:
-    import shutil
+def _width(environ: Mapping[str, str], out: TextIO) -> int | None:
+    from opsctl.answers.columns import output_width
 
-    return shutil.get_terminal_size((120, 24)).columns
+    return output_width(environ, out)
 
 
 def compile_answers(root: str, rotations: list[dict[str, Any]], now: datetime) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from opsctl.cli.runtime import emit_json, runtime
@@ -34,6 +36,8 @@ def diff_command(base: str | None, weeks: int, start: str | None, fmt: str, exit
     from opsctl.repo.loader import load
 
     rt = runtime()
+    if base is not None:
+        _check_revision(rt.root, base)
     new_org = rt.org(catalog=True)
     revision = base or short(rt.root, default_base(rt.root))
     old = load(files_at(rt.root, revision))
@@ -52,3 +56,19 @@ def diff_command(base: str | None, weeks: int, start: str | None, fmt: str, exit
         from opsctl.errors import ProblemsFound
 
         raise ProblemsFound("")
+
+
+def _check_revision(root: Path, revision: str) -> None:
+    """A --base that names no commit is a usage error (exit 2), with the branch or tag it may have meant."""
+    from opsctl.errors import GitError, UsageError
+    from opsctl.model.spelling import did_you_mean
+    from opsctl.repo.git import is_repository, run_git
+
+    if not is_repository(root):
+        return  # files_at says the repository is not in git, which is no usage error
+    try:
+        run_git(root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
+    except GitError:
+        names = run_git(root, "for-each-ref", "--format=%(refname:short)", "refs/heads", "refs/tags", "refs/remotes")
+        suggestion = did_you_mean(revision, names.decode().split())
+        raise UsageError(f"--base: unknown revision {revision!r}{suggestion}") from None

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "schedule": "opsctl.cli.oncall:schedule_command",
     "explain": "opsctl.cli.oncall:explain_command",
     "fairness": "opsctl.cli.oncall:fairness_command",
+    "report": "opsctl.cli.report:report_command",
     "diff": "opsctl.cli.diff:diff_command",
     "runbooks": "opsctl.cli.runbooks:runbooks_group",
     "sync": "opsctl.cli.sync:sync_group",

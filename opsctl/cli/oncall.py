@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import click
 
-from opsctl.cli.runtime import emit_json, runtime, stdout_is_tty, terminal_width
+from opsctl.cli.runtime import emit_json, emit_tables, runtime, terminal_width
+
+AUTO_HELP = "auto: a boxed table on a terminal, plain aligned columns when piped (both as wide as $COLUMNS)."
+BOXED = {"auto": None, "table": True, "plain": False}
+"""--format → emit_tables(boxed=…)."""
 
 
 @click.command("whoisoncall")
@@ -17,28 +21,22 @@ from opsctl.cli.runtime import emit_json, runtime, stdout_is_tty, terminal_width
     type=click.Choice(["auto", "table", "plain", "json"]),
     default="auto",
     show_default=True,
-    help="auto: a table on a terminal, plain aligned columns when piped.",
+    help=AUTO_HELP,
 )
 def whoisoncall_command(team: str | None, pipeline: str | None, at: str | None, fmt: str) -> None:
     """Who is on call now (or at TIME), per rotation, and why."""
     from opsctl.answers.oncall import answers
-    from opsctl.answers.tables import render_table
+    from opsctl.answers.tables import answer_tables
 
     rt = runtime()
     instant = rt.when(at)
     org = rt.org(team=team, pipeline=pipeline)
     engine = rt.engine(org)
     rows = answers(org, engine, instant, team=team, pipeline=pipeline)
-    if fmt == "auto":
-        fmt = "table" if stdout_is_tty() else "plain"
     if fmt == "json":
         emit_json(rows)
-    elif fmt == "plain" and pipeline is None:
-        from opsctl.cli.answer_cache import plain_table
-
-        click.echo(plain_table(rows), nl=False)
     else:
-        click.echo(render_table(rows, color=stdout_is_tty(), width=terminal_width()), nl=False)
+        emit_tables(answer_tables(rows), boxed=BOXED[fmt])
     if at is None and pipeline is None:
         rt.compile_answers(org, engine)
 
@@ -49,18 +47,26 @@ def whoisoncall_command(team: str | None, pipeline: str | None, at: str | None, 
 @click.option("--from", "start", metavar="TIME", help="Start of the window (default: now).")
 @click.option("--to", "end", metavar="TIME", help="End of the window.")
 @click.option("--weeks", type=click.IntRange(1, 520), help="Length of the window in weeks (default 4).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "ics"]), default="table", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "table", "plain", "json", "ics"]),
+    default="auto",
+    show_default=True,
+    help=AUTO_HELP,
+)
 def schedule_command(
     team: str | None, person: str | None, start: str | None, end: str | None, weeks: int | None, fmt: str
 ) -> None:
     """The resolved shifts in a window: swaps, reduced duty and overrides applied.
 
-    --format ics writes an iCalendar feed (one event per shift, stable UIDs) to subscribe to.
+    --format ics writes an iCalendar feed to subscribe to: one event per shift and role,
+    whole, with reduced duty inside it described, and stable UIDs.
     """
     from datetime import timedelta
 
     from opsctl.answers.oncall import schedule_json, schedule_slots
-    from opsctl.answers.tables import render_schedule_table
+    from opsctl.answers.tables import schedule_table
     from opsctl.errors import UsageError
 
     if end is not None and weeks is not None:
@@ -71,7 +77,7 @@ def schedule_command(
     if window_end <= window_start:
         raise UsageError("--to must be after --from")
     org = rt.org(team=team if person is None else None)
-    slots = schedule_slots(org, rt.engine(org), window_start, window_end, team=team, person=person)
+    slots = schedule_slots(org, rt.engine(org), window_start, window_end, team=team, person=person, whole_shifts=fmt == "ics")
     if fmt == "json":
         emit_json(schedule_json(org, slots))
     elif fmt == "ics":
@@ -83,7 +89,7 @@ def schedule_command(
         sys.stdout.buffer.write(to_ics(org, slots, person=person, now=rt.now, title=title))
         sys.stdout.flush()
     else:
-        click.echo(render_schedule_table(org, slots, color=stdout_is_tty(), width=terminal_width()), nl=False)
+        emit_tables([schedule_table(org, slots)], boxed=BOXED[fmt])
 
 
 @click.command("explain")
@@ -95,14 +101,16 @@ def explain_command(team: str, at: str | None) -> None:
 
     rt = runtime()
     org = rt.org(team=team)
-    click.echo("\n".join(explain_lines(org, rt.engine(org), rt.when(at), team)).rstrip())
+    click.echo("\n".join(explain_lines(org, rt.engine(org), rt.when(at), team, width=terminal_width() or 80)).rstrip())
 
 
 @click.command("fairness")
 @click.option("--team", metavar="TEAM", help="Only this team's rotations.")
 @click.option("--from", "start", metavar="TIME", help="Start of the window (default: 90 days ago).")
 @click.option("--to", "end", metavar="TIME", help="End of the window (default: 90 days from now).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["auto", "table", "plain", "json"]), default="auto", show_default=True, help=AUTO_HELP
+)
 def fairness_command(team: str | None, start: str | None, end: str | None, fmt: str) -> None:
     """Per person: shifts, hours, night, weekend and public-holiday hours, swaps; flags imbalance."""
     from dataclasses import asdict
@@ -120,22 +128,15 @@ def fairness_command(team: str | None, start: str | None, end: str | None, fmt: 
     org = rt.org(team=team)
     result = fairness(org, rt.engine(org), window_start, window_end, pick_rotations(org, team))
     if fmt == "json":
-        emit_json({rotation: [asdict(item) for item in loads] for rotation, loads in result.items()})
+        emit_json({rotation: [_rounded(asdict(item)) for item in loads] for rotation, loads in result.items()})
         return
-    import io
+    from opsctl.answers.columns import Table
 
-    from rich.console import Console
-    from rich.table import Table
-
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=terminal_width(), force_terminal=stdout_is_tty(), no_color=not stdout_is_tty())
-    columns = ("Person", "Pri shifts", "Sec shifts", "Pri h", "Sec h", "Night h", "Wknd h", "Hol h", "Given", "Received", "Flags")
+    headers = ("Person", "Pri shifts", "Sec shifts", "Pri h", "Sec h", "Night h", "Wknd h", "Hol h", "Given", "Received", "Flags")
+    tables = []
     for rotation, loads in result.items():
-        table = Table(title=f"{rotation}: {window_start:%Y-%m-%d} to {window_end:%Y-%m-%d}", title_justify="left")
-        for column in columns:
-            table.add_column(column, justify="left" if column in ("Person", "Flags") else "right", overflow="fold")
-        for item in loads:
-            table.add_row(
+        rows = [
+            [
                 item.person,
                 str(item.primary_shifts),
                 str(item.secondary_shifts),
@@ -147,6 +148,14 @@ def fairness_command(team: str | None, start: str | None, end: str | None, fmt: 
                 str(item.swaps_given),
                 str(item.swaps_received),
                 "; ".join(item.flags),
-            )
-        console.print(table)
-    click.echo(buffer.getvalue(), nl=False)
+            ]
+            for item in loads
+        ]
+        title = f"{rotation}: {window_start:%Y-%m-%d} to {window_end:%Y-%m-%d}"
+        tables.append(Table(headers, rows, title=title, right=range(1, 10), keep_title=True))
+    emit_tables(tables, boxed=BOXED[fmt])
+
+
+def _rounded(values: dict[str, object]) -> dict[str, object]:
+    """Hours to the hundredth (36 seconds): a window that starts now has no whole hours."""
+    return {key: round(value, 2) if isinstance(value, float) else value for key, value in values.items()}

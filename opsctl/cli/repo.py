@@ -72,10 +72,10 @@ def schema_command(kind: str | None, out: str | None) -> None:
 @click.command("init")
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.option("--team", "team_id", default="data-eng", show_default=True, help="Id of the first team.")
-@click.option("--team-name", default="Data Engineering", show_default=True, help="Display name of the first team.")
+@click.option("--team-name", help="Display name of the first team [default: from the id: analytics → Analytics].")
 @click.option("--timezone", "zone", default="Europe/Berlin", show_default=True, help="IANA time zone of the team.")
 @click.option("--force", is_flag=True, help="Write even if the folder already has an ownership.yaml.")
-def init_command(directory: str, team_id: str, team_name: str, zone: str, force: bool) -> None:
+def init_command(directory: str, team_id: str, team_name: str | None, zone: str, force: bool) -> None:
     """Start a new ops repository in DIRECTORY that passes `opsctl validate`."""
     from pathlib import Path
 

@@ -198,29 +198,24 @@ def alerts_list(ctx: click.Context, state: str, limit: int, fmt: str) -> None:
     if not rows:
         click.echo(f"no alerts{'' if state == 'all' else f' with {state} deliveries'}", err=True)
         return
-    import io
+    from opsctl.answers.columns import Table
+    from opsctl.answers.tables import render
 
-    from rich.console import Console
-    from rich.table import Table
-
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=terminal_width(), force_terminal=stdout_is_tty(), no_color=not stdout_is_tty())
-    table = Table(title="Alerts", title_justify="left")
-    for column in ("ID", "Received (UTC)", "Source", "Status", "Routed to", "Deliveries", "Summary"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        dup = f" (+{row.duplicates} dup)" if row.duplicates else ""
-        table.add_row(
+    lines = [
+        [
             str(row.id),
             _when(row.received_at)[:19].replace("T", " "),
             row.source,
             row.status,
             row.pipeline or f"team {row.team}",
-            f"{row.state}{dup}",
+            f"{row.state}" + (f" (+{row.duplicates} dup)" if row.duplicates else ""),
             row.summary,
-        )
-    console.print(table)
-    click.echo(buffer.getvalue(), nl=False)
+        ]
+        for row in rows
+    ]
+    headers = ("ID", "Received (UTC)", "Source", "Status", "Routed to", "Deliveries", "Summary")
+    table = Table(headers, lines, title="Alerts", right=[0])
+    click.echo(render([table], boxed=stdout_is_tty(), color=stdout_is_tty(), width=terminal_width()), nl=False)
 
 
 @alerts_group.command("show")

@@ -33,7 +33,16 @@ def runbooks_group() -> None:
 )
 @click.option("--at", "at", metavar="TIME", help="Show who is on call at TIME instead of now.")
 @click.option("--no-git", is_flag=True, help="Leave out the last-changed dates (git is not asked).")
-def render_command(out: str | None, fmt: str, at: str | None, no_git: bool) -> None:
+@click.option(
+    "--alerts-db",
+    metavar="PATH",
+    help="Add the on-call health page from this alert database [default: the router's, if it exists:"
+    " $OPSCTL_ROUTER_DB, else opsctl-router.sqlite3 in the repository].",
+)
+@click.option(
+    "--health-weeks", type=click.IntRange(1, 520), default=4, show_default=True, help="Weeks the health page covers, up to --at."
+)
+def render_command(out: str | None, fmt: str, at: str | None, no_git: bool, alerts_db: str | None, health_weeks: int) -> None:
     """Render a page per pipeline and catalog service, and the index: who is on call now,
     how to page each team, what it handles, the service catalog and every runbook.
 
@@ -43,6 +52,7 @@ def render_command(out: str | None, fmt: str, at: str | None, no_git: bool) -> N
     """
     from pathlib import Path
 
+    from opsctl.cli.router import db_path
     from opsctl.errors import UsageError
     from opsctl.model.spelling import did_you_mean
     from opsctl.repo.loader import WorkingTree
@@ -60,11 +70,23 @@ def render_command(out: str | None, fmt: str, at: str | None, no_git: bool) -> N
     org = result.require_ok()
     files = result.files or WorkingTree(rt.root)
     changed = {} if no_git else last_changed(rt.root, page_spans(result))
-    site = build_site(org, rt.engine(org), instant, notes=read_notes(files, org), changed=changed)
+    engine = rt.engine(org)
+    site = build_site(org, engine, instant, notes=read_notes(files, org), changed=changed)
+    health_db = db_path(alerts_db)
+    if alerts_db is not None or health_db.is_file():
+        from dataclasses import replace
+        from datetime import timedelta
+
+        from opsctl.cli.report import build_health
+        from opsctl.runbooks.health import health_page
+
+        period = (instant - timedelta(weeks=health_weeks), instant)
+        report = build_health(rt, org, engine, health_db, *period, None, option="--alerts-db")
+        site = replace(site, health=health_page(report, charts=fmt == "html"))
     rendered = render_site(site, fmt, read_templates(files), bytecode_cache=bytecode_cache(fmt, rt.cache))
     target = Path(out) if out is not None else rt.root / DEFAULT_OUT[fmt]
     stale = write_site(target, rendered)
-    pages = 1 + len(site.pipelines) + len(site.services)
+    pages = 1 + len(site.pipelines) + len(site.services) + (site.health is not None)
     removed = f", removed {len(stale)} stale" if stale else ""
     click.echo(
         f"opsctl runbooks: wrote {pages} pages to {target}{removed}; start at {target / output_path('index', fmt)}", err=True

@@ -6,7 +6,6 @@ and the terminal. The library below it takes all of them as arguments.
 
 from __future__ import annotations
 
-import shutil
 import sys
 from datetime import UTC, datetime, tzinfo
 from functools import cached_property
@@ -16,6 +15,9 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from opsctl.answers.columns import Table
     from opsctl.engine.schedule.resolve import Engine
     from opsctl.model import Org
     from opsctl.repo.loader import LoadResult
@@ -131,8 +133,20 @@ def stdout_is_tty() -> bool:
     return sys.stdout.isatty()
 
 
-def terminal_width() -> int:
-    return shutil.get_terminal_size((120, 24)).columns if stdout_is_tty() else 120
+def terminal_width() -> int | None:
+    """The width to lay output out in: ``$COLUMNS``, else the terminal's; None when piped
+    without ``$COLUMNS`` (tables then keep each row on one line)."""
+    from opsctl.answers.columns import output_width
+
+    return output_width(runtime().env, sys.stdout)
+
+
+def emit_tables(tables: Sequence[Table], *, boxed: bool | None = None) -> None:
+    """Print tables: boxed on a terminal, plain aligned columns when piped (or as ``boxed`` says)."""
+    from opsctl.answers.tables import render
+
+    tty = stdout_is_tty()
+    click.echo(render(tables, boxed=tty if boxed is None else boxed, color=tty, width=terminal_width()), nl=False)
 
 
 def emit_json(value: object) -> None:

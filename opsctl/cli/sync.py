@@ -1,14 +1,14 @@
 """`opsctl sync pagerduty|slack`, `opsctl notify handoff` and `opsctl doctor`.
 
-Each command reads tokens and base URLs from the environment (:class:`VendorConfig`),
-builds its client at this edge, calls the library (desired → fetch → diff → apply) and
-renders the result. The plan goes to stdout; progress and summaries to stderr.
+Each command makes one library call (:func:`opsctl.sync.run.run_sync` for every sync
+target) with the environment, and renders what comes back. The plan goes to stdout;
+progress and summaries to stderr.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +20,7 @@ from opsctl.cli.runtime import emit_json, runtime
 if TYPE_CHECKING:
     from opsctl.sync.plan import Plan
     from opsctl.sync.progress import Progress
+    from opsctl.sync.run import Target
 
 APPLY_OPTION = click.option("--apply", "do_apply", is_flag=True, help="Make the changes (without it: print the plan only).")
 CHECK_OPTION = click.option(
@@ -38,62 +39,66 @@ AT_OPTION = click.option("--at", "at", metavar="TIME", help="Compute as of TIME 
 
 @contextmanager
 def progress_display() -> Iterator[Progress]:
-    """A rich progress display when stderr is a terminal; quiet otherwise."""
-    from opsctl.sync.progress import QUIET, RichProgress
+    """A rich progress display when stderr is a terminal; else a line per long wait."""
+    from opsctl.sync.progress import RichProgress, WaitLines
 
     if sys.stderr.isatty():
         with RichProgress() as shown:
             yield shown
     else:
-        yield QUIET
+        yield WaitLines(lambda line: click.echo(line, err=True))
 
 
-def _emit_plan(plan: Plan, fmt: str, command: str, applied: dict[str, int] | None = None) -> None:
+def _sync(target: Target, *, do_apply: bool, check: bool, fmt: str, at: str | None, routing_keys_out: str | None = None) -> None:
+    """Parse, one library call (:func:`opsctl.sync.run.run_sync`), render."""
     from opsctl.sync.plan import render_text, to_json
+    from opsctl.sync.run import run_sync
 
-    if fmt == "json":
-        emit_json(to_json(plan) | {"applied": applied})
-    else:
-        hint = "" if applied is not None else f"Run `opsctl {command} --apply` to make these changes."
-        click.echo(render_text(plan, apply_hint=hint), nl=False)
+    command = f"sync {target}"
 
+    def show(plan: Plan, offline: bool) -> None:
+        # text before any write, so that it is seen even if the apply fails
+        if fmt == "text":
+            hint = "" if do_apply or offline else f"Run `opsctl {command} --apply` to make these changes."
+            click.echo(render_text(plan, apply_hint=hint), nl=False)
 
-def _show_and_apply(
-    plan: Plan, *, fmt: str, do_apply: bool, command: str, apply: Callable[[Progress], int]
-) -> dict[str, int] | None:
-    """Print the plan (text before any write, so it is seen even if the apply fails), apply it
-    with ``--apply`` (``apply`` returns the number of writes), then print JSON if asked.
-
-    Progress shows only while the network is busy, so it never mixes with the plan's lines.
-    """
-    if fmt == "text":
-        _emit_plan(plan, fmt, command, {} if do_apply else None)
+    rt = runtime()
+    now = rt.when(at)
+    org = rt.org()
+    with progress_display() as progress:
+        outcome = run_sync(
+            target,
+            org,
+            rt.engine(org),
+            now,
+            rt.env,
+            apply=do_apply,
+            check=check,
+            progress=progress,
+            on_plan=show,
+            routing_keys_out=Path(routing_keys_out) if routing_keys_out else None,
+        )
     applied = None
-    if do_apply:
-        writes = 0
-        if plan.changes:
-            with progress_display() as progress:
-                writes = apply(progress)
-        applied = plan.summary() | {"writes": writes}
-        click.echo(f"opsctl {command}: applied, {writes} write(s)", err=True)
+    if outcome.applied is not None:
+        applied = outcome.plan.summary() | {"writes": outcome.applied.writes}
+        if outcome.applied.complete:
+            click.echo(f"opsctl {command}: applied, {outcome.applied.writes} write(s)", err=True)
+    for notice in outcome.notices:
+        prefix = f"opsctl {command}: " if notice.level == "info" else f"{notice.level}: {notice.subject}: "
+        click.echo(prefix + notice.message, err=True)
     if fmt == "json":
-        _emit_plan(plan, fmt, command, applied)
-    return applied
-
-
-def _finish(plan: Plan, *, check: bool, do_apply: bool) -> None:
-    """Exit 1 for --check when the plan found drift (before an apply fixed it)."""
-    if check and plan.drift and not do_apply:
-        from opsctl.errors import ProblemsFound
-
-        raise ProblemsFound("")
+        emit_json(to_json(outcome.plan) | {"applied": applied, "offline": outcome.offline})
+    problem = outcome.problem(check=check)
+    if problem is not None:
+        raise problem
 
 
 @click.group("sync")
 def sync_group() -> None:
     """Sync the org to PagerDuty and Slack: print the plan; change things only with --apply.
 
-    Tokens come from the environment only: PAGERDUTY_TOKEN, SLACK_BOT_TOKEN.
+    Tokens come from the environment only: PAGERDUTY_TOKEN, SLACK_BOT_TOKEN. Without the
+    token, the plan is an offline preview of everything opsctl would make (nothing read).
     """
 
 
@@ -111,52 +116,13 @@ def sync_group() -> None:
 def sync_pagerduty_command(do_apply: bool, check: bool, fmt: str, routing_keys_out: str | None, at: str | None) -> None:
     """Schedules, escalation policies and services in PagerDuty.
 
-    A schedule per rotation (and its secondary), owner schedules, an escalation policy and
-    a service per pipeline (or per team), overrides for the horizon. Prints the plan
+    A schedule per rotation (and its secondary), a schedule per person paged as owner or
+    lead (nobody on call while they are away), an escalation policy per owner pair, a
+    service per pipeline (or per team), overrides for the horizon. Prints the plan
     (create, update, delete, with the fields that change); --apply makes it so, and a
     second --apply then makes no writes. --check exits 1 on drift.
     """
-    from opsctl.errors import UsageError
-    from opsctl.sync import pagerduty
-    from opsctl.sync.pagerduty_desired import desired_pagerduty
-    from opsctl.sync.pagerduty_keys import routing_keys, routing_keys_of
-    from opsctl.vendors.config import VendorConfig
-    from opsctl.vendors.errors import translated
-    from opsctl.vendors.pagerduty_api import rest_client
-    from opsctl.vendors.routing_keys import write_routing_keys
-
-    if check and do_apply:
-        raise UsageError("give --check or --apply, not both")
-    rt = runtime()
-    now = rt.when(at)
-    org = rt.org()
-    config = VendorConfig.from_env(rt.env)
-    client = rest_client(config)
-    with translated(config):
-        desired = desired_pagerduty(org, rt.engine(org), now)
-        with progress_display() as progress:
-            actual = pagerduty.fetch_actual(client, since=now, until=desired.until, progress=progress)
-        plan = pagerduty.diff(desired, actual)
-        applied = _show_and_apply(
-            plan,
-            fmt=fmt,
-            do_apply=do_apply,
-            command="sync pagerduty",
-            apply=lambda progress: pagerduty.apply(client, plan, progress=progress).writes,
-        )
-        if routing_keys_out is not None:
-            # after writes, read the services again: the integrations just made carry the new keys
-            services = pagerduty.fetch_services(client) if applied and applied["writes"] else actual.services
-            keys = routing_keys_of(client, services)
-            found, notices = routing_keys(desired, keys)
-            write_routing_keys(Path(routing_keys_out), found)
-            for notice in notices:
-                click.echo(f"{notice.level}: {notice.subject}: {notice.message}", err=True)
-            click.echo(
-                f"opsctl sync pagerduty: wrote {routing_keys_out} ({len(found.pipelines)} pipelines, {len(found.teams)} teams)",
-                err=True,
-            )
-    _finish(plan, check=check, do_apply=do_apply)
+    _sync("pagerduty", do_apply=do_apply, check=check, fmt=fmt, at=at, routing_keys_out=routing_keys_out)
 
 
 @sync_group.command("slack")
@@ -167,36 +133,11 @@ def sync_pagerduty_command(do_apply: bool, check: bool, fmt: str, routing_keys_o
 def sync_slack_command(do_apply: bool, check: bool, fmt: str, at: str | None) -> None:
     """On-call user groups and channel topics in Slack.
 
-    An on-call user group per team (the current primary and secondary) and the team
-    channel's topic naming them. Prints the plan; --apply makes it so. Run it from cron after each handoff (or every
-    15 minutes): with nothing to change it makes no writes.
+    An on-call user group per team (the current primary and secondary who can be paged)
+    and the team channel's topic naming them. Prints the plan; --apply makes it so. Run it
+    from cron after each handoff (or every 15 minutes): with nothing to change it makes no writes.
     """
-    from opsctl.errors import UsageError
-    from opsctl.sync import slack
-    from opsctl.vendors.config import VendorConfig
-    from opsctl.vendors.errors import translated
-    from opsctl.vendors.slack_api import slack_client
-
-    if check and do_apply:
-        raise UsageError("give --check or --apply, not both")
-    rt = runtime()
-    now = rt.when(at)
-    org = rt.org()
-    config = VendorConfig.from_env(rt.env)
-    client = slack_client(config)
-    with translated(config):
-        desired = slack.desired_slack(org, rt.engine(org), now)
-        with progress_display() as progress:
-            actual = slack.fetch_actual(client, desired, progress=progress)
-        plan = slack.diff(desired, actual)
-        _show_and_apply(
-            plan,
-            fmt=fmt,
-            do_apply=do_apply,
-            command="sync slack",
-            apply=lambda progress: slack.apply(client, plan, progress=progress),
-        )
-    _finish(plan, check=check, do_apply=do_apply)
+    _sync("slack", do_apply=do_apply, check=check, fmt=fmt, at=at)
 
 
 @click.group("notify")
@@ -213,19 +154,14 @@ def notify_handoff_command(dry_run: bool, at: str | None) -> None:
     Outgoing and incoming on-call, their next shifts and the reduced-duty windows ahead.
     Safe to run as often as you like (e.g. every 15 minutes from cron): a message already
     in the channel for this shift (found by its Slack metadata) is not posted again.
+    --dry-run without SLACK_BOT_TOKEN prints the messages offline (nothing read).
     """
-    from opsctl.sync.handoff import notify_handoffs
-    from opsctl.vendors.config import VendorConfig
-    from opsctl.vendors.errors import translated
-    from opsctl.vendors.slack_api import slack_client
+    from opsctl.sync.handoff import run_handoffs
 
     rt = runtime()
     now = rt.when(at)
     org = rt.org()
-    config = VendorConfig.from_env(rt.env)
-    client = slack_client(config)
-    with translated(config):
-        results, notices = notify_handoffs(client, org, rt.engine(org), now, dry_run=dry_run)
+    results, notices = run_handoffs(org, rt.engine(org), now, rt.env, dry_run=dry_run)
     for notice in notices:
         click.echo(f"{notice.level}: {notice.subject}: {notice.message}", err=True)
     for result in results:

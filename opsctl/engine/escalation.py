@@ -1,4 +1,4 @@
-"""Who is paged for a pipeline at an instant, in order (SPEC §6).
+"""Who is paged for a pipeline at an instant, in order (docs/escalation.md).
 
 The chain is the pipeline's primary owner, its secondary owner, the team's on-call primary
 and secondary, then the team lead, skipping anybody unavailable at that moment (time off,

@@ -142,6 +142,8 @@ class Settings:
     """How far ahead validate checks on-call coverage."""
     pagerduty: PagerDutySettings = field(default_factory=PagerDutySettings)
     """How `opsctl sync pagerduty` lays out PagerDuty."""
+    mttr_goal: Duration = timedelta(hours=2)
+    """Mean time to resolve a paged alert that the on-call aims for; `opsctl report` measures against it."""
 
 
 @dataclass(frozen=True)

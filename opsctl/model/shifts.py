@@ -1,4 +1,4 @@
-"""Shift boundaries in a rotation's local wall time (SPEC §4.1).
+"""Shift boundaries in a rotation's local wall time (docs/schedule.md#shifts).
 
 Shift k starts at the wall time ``start + k·L`` in the rotation's zone, read the way
 zoneinfo reads it with ``fold=0``: a wall time in a spring-forward gap moves forward by

@@ -78,11 +78,9 @@ def check_timezone(name: str) -> str | None:
         zoneinfo.ZoneInfo(name)
         return None
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        import difflib
+        from opsctl.model.zone_names import suggest_zone
 
-        match = difflib.get_close_matches(name, zoneinfo.available_timezones(), n=1)
-        suggestion = f" (did you mean {match[0]!r}?)" if match else ""
-        return f"unknown time zone {name!r}{suggestion}"
+        return f"unknown time zone {name!r}{suggest_zone(name)}"
 
 
 TIMEZONE = Spelled(
@@ -144,7 +142,33 @@ def format_clock(value: time) -> str:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` when a close match exists, else ``""``."""
+    match = closest(word, choices)
+    return f" (did you mean {match!r}?)" if match else ""
+
+
+_PARTS = re.compile(r"[-_. /]+")
+
+
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice ``word`` most likely meant: the same but for case, a close spelling, the
+    initials of its parts (``de`` for ``data-eng``) or the only choice it begins; else None."""
     import difflib
 
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {match[0]!r}?)" if match else ""
+    options = list(choices)
+    folded = word.casefold()
+    same = [c for c in options if c.casefold() == folded]
+    if same:
+        return same[0]
+    match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if match:
+        return match[0]
+    if len(folded) < 2:
+        return None
+    for found in (
+        [c for c in options if "".join(part[:1] for part in _PARTS.split(c.casefold()) if part) == folded],
+        [c for c in options if c.casefold().startswith(folded)],
+        [c for c in options if any(part.startswith(folded) for part in _PARTS.split(c.casefold()))],
+    ):
+        if len(found) == 1:
+            return found[0]
+    return None

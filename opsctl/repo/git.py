@@ -71,8 +71,9 @@ def files_at(root: Path, revision: str) -> MemoryFiles:
     prefix = run_git(root, "rev-parse", "--show-prefix").decode().strip()
     listing = run_git(root, "ls-tree", "-r", "-z", "--name-only", "--full-tree", commit, "--", *(prefix + p for p in TRACKED))
     paths = [p for p in listing.decode().split("\0") if p]
+    where = f"{prefix or 'the repository root'} at {revision}"
     if not paths:
-        return MemoryFiles({})
+        return MemoryFiles({}, where)
     batch = run_git(root, "cat-file", "--batch", stdin="".join(f"{commit}:{p}\n" for p in paths).encode())
     files: dict[str, bytes | str] = {}
     offset = 0
@@ -85,4 +86,4 @@ def files_at(root: Path, revision: str) -> MemoryFiles:
         start = header_end + 1
         files[path.removeprefix(prefix)] = batch[start : start + size]
         offset = start + size + 1
-    return MemoryFiles(files)
+    return MemoryFiles(files, where)

@@ -57,6 +57,9 @@ DEFAULT_MAX_FILE_BYTES = 4 * 2**20
 class RepoFiles(Protocol):
     """Read access to the files of an ops repository; paths are relative, with ``/``."""
 
+    where: str
+    """Where the files are, in words: a folder, or a folder at a git revision."""
+
     def read(self, path: str) -> bytes | None:
         """The file's bytes, or None when it does not exist."""
 
@@ -75,6 +78,8 @@ class WorkingTree:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.where = str(root.resolve())
+        """The folder, for messages about what is missing from it."""
 
     def read(self, path: str) -> bytes | None:
         try:
@@ -104,8 +109,9 @@ class WorkingTree:
 class MemoryFiles:
     """Files held in memory: a git revision read by `opsctl diff`, or a test's repository."""
 
-    def __init__(self, files: dict[str, bytes | str]) -> None:
+    def __init__(self, files: dict[str, bytes | str], where: str = "the repository") -> None:
         self.files = {path: data.encode("utf-8") if isinstance(data, str) else data for path, data in files.items()}
+        self.where = where
 
     def read(self, path: str) -> bytes | None:
         return self.files.get(path)
@@ -139,6 +145,9 @@ class LoadResult:
     documents: Mapping[str, Node] = field(default_factory=dict)
     """The parsed YAML of each file that parses, for what looks at how it was written (composed again on use)."""
     files: RepoFiles | None = None
+    unreadable: set[str] = field(default_factory=set)
+    """Files that are there (or required) but could not be read as a whole: missing, not
+    text, not YAML, empty or of the wrong shape. Checks that would only echo that skip them."""
     placeholders: list[Finding] = field(default_factory=list)
     """Unfilled placeholders in the YAML files (found when loading with ``placeholders=True``)."""
 
@@ -187,6 +196,7 @@ class _Reader:
         self.findings: list[Finding] = []
         self.broken: set[str] = set()
         self.documents = Documents()
+        self.unreadable: set[str] = set()
         self.texts: dict[str, str] = {}
         # With a cache, placeholders are always found, so that every cached piece holds them.
         self.placeholders: list[Finding] | None = [] if placeholders or cache is not None else None
@@ -201,6 +211,8 @@ class _Reader:
             written = _ID_LINE.search(self.texts.get(path, ""))
             if written:
                 self.broken.add(written.group(1))
+        if value is None and (required or self.files.exists(path)):
+            self.unreadable.add(path)
         return value
 
     def _document(self, path: str, cls: type, *, required: bool) -> Any:
@@ -221,9 +233,9 @@ class _Reader:
             if required:
                 self.findings.append(
                     error(
-                        f"no {path} in the repository",
+                        f"no {path} in {self.files.where}",
                         Location(path),
-                        hint="run `opsctl init DIR` to start one",
+                        hint="point --root (or $OPSCTL_ROOT) at the ops repository, or run `opsctl init DIR` to start one",
                         code="missing-file",
                     )
                 )
@@ -445,7 +457,15 @@ def _load(files: RepoFiles, *, catalog: bool, placeholders: bool, cache: ParseCa
     if ownership is not None:
         # without people and teams every reference would be reported: say the one thing that matters
         findings.extend(integrity.check(org, files, reader.broken, catalog=catalog))
-    return LoadResult(org, findings, reader.broken, reader.documents, files, (reader.placeholders or []) if placeholders else [])
+    return LoadResult(
+        org,
+        findings,
+        reader.broken,
+        reader.documents,
+        files,
+        reader.unreadable,
+        (reader.placeholders or []) if placeholders else [],
+    )
 
 
 def load_working_tree(

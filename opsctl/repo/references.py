@@ -210,7 +210,7 @@ def _check_overrides(org: Org, refs: _Refs) -> None:
     for override in org.overrides:
         rotation_ok = refs.known("rotation", org.rotations, override.rotation, override, "rotation")
         refs.person(override.person, override, "person")
-        if _ends_before(override.start, override.end, inclusive=False):
+        if _ends_before(override.start, override.end, inclusive=not isinstance(override.end, datetime)):
             refs.fail(
                 override,
                 ("end",),

@@ -1,4 +1,4 @@
-"""Runbooks and the on-call site (SPEC §8).
+"""Runbooks and the on-call site.
 
 The pieces, from the edges in:
 

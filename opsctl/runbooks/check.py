@@ -21,7 +21,7 @@ from opsctl.errors import RepoError, TemplateError
 from opsctl.model.findings import Finding, error, warning
 from opsctl.model.locations import Location
 from opsctl.model.spelling import did_you_mean
-from opsctl.repo.loader import LoadResult, RepoFiles
+from opsctl.repo.loader import OWNERSHIP, LoadResult, RepoFiles
 from opsctl.runbooks.inputs import TEMPLATES_DIR, bytecode_cache, read_notes, read_templates, repo_templates
 from opsctl.runbooks.pages import INDEX, PIPELINE_NOTES, PipelinePage, ServicePage, build_site
 
@@ -43,6 +43,8 @@ def check_runbooks(result: LoadResult, *, now: datetime, holidays: HolidayCalend
 
 
 def _notes_without_pipeline(result: LoadResult, files: RepoFiles) -> Iterator[Finding]:
+    if OWNERSHIP in result.unreadable:
+        return  # without the pipelines every note would be reported: the error says what is wrong
     pipelines = result.org.pipelines
     for path in files.list_files(PIPELINE_NOTES, (".md",)):
         pipeline_id = PurePosixPath(path).stem

@@ -16,7 +16,7 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from opsctl.answers.oncall import answers
@@ -24,6 +24,9 @@ from opsctl.engine.escalation import absence_reason, escalation_chain, tier_poli
 from opsctl.engine.schedule.resolve import Engine
 from opsctl.model import CatalogFile, EscalationStep, Org, Pipeline, Service, Team, TierPolicy
 from opsctl.model.spelling import format_duration
+
+if TYPE_CHECKING:
+    from opsctl.runbooks.health import HealthPage
 
 INDEX = "index"
 PIPELINE_NOTES = "runbooks/pipelines"
@@ -84,7 +87,7 @@ class OnCall:
 
 @dataclass(frozen=True)
 class EscalationRow:
-    """One step of a pipeline's escalation chain (SPEC §6), as it stands at the time of rendering."""
+    """One step of a pipeline's escalation chain (docs/escalation.md), as it stands at the time of rendering."""
 
     role: str
     """In words, e.g. `pipeline primary owner`."""
@@ -207,6 +210,8 @@ class Site:
     tiers: Mapping[str, TierPolicy]
     note_pages: Mapping[str, str]
     """Notes path → page stem, so that links between notes can point at the rendered pages."""
+    health: HealthPage | None = None
+    """The on-call health page, when the site is rendered with the alert router's database."""
 
     @functools.cached_property
     def teams(self) -> tuple[TeamSection, ...]:

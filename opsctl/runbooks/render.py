@@ -35,7 +35,7 @@ from opsctl.runbooks.inputs import TemplateSource
 from opsctl.runbooks.pages import INDEX, Note, Site
 
 FORMATS = ("md", "html")
-PAGE_KINDS = ("index", "pipeline", "service")
+PAGE_KINDS = ("index", "pipeline", "service", "health")
 ASSETS = ("assets/site.css", "assets/site.js")
 """Files copied into the HTML site as they are (overridable like templates)."""
 SEARCH_INDEX = "assets/search-index.js"
@@ -184,6 +184,8 @@ def render_site(
         files[output_path(pipeline.stem, fmt)] = renderer.page("pipeline", pipeline.stem, pipeline)
     for service in site.services:
         files[output_path(service.stem, fmt)] = renderer.page("service", service.stem, service)
+    if site.health is not None:
+        files[output_path(site.health.stem, fmt)] = renderer.page("health", site.health.stem, site.health)
     if fmt == "html":
         for asset in ASSETS:
             files[asset] = templates[asset].text

@@ -3,9 +3,9 @@
 PagerDuty: ``PAGERDUTY_TOKEN`` is set and accepted (``GET /abilities``), and every person
 of the org is a PagerDuty user (by ``pagerduty_id``, else by email). Slack:
 ``SLACK_BOT_TOKEN`` is set and accepted (``auth.test``), holds the scopes the sync,
-notify and the alert router need (from the ``x-oauth-scopes`` header), and every person
-is a Slack user (``users.info`` for a given ``slack_id``, else ``users.lookupByEmail``).
-Reads only.
+notify and the alert router need (from the ``x-oauth-scopes`` header Slack sends with
+every answer), and every person is a Slack user (by ``slack_id``, else by email, from a
+few paginated ``users.list`` reads). Reads only.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from opsctl.vendors.config import VendorConfig
 from opsctl.vendors.errors import VendorError, translated
 
 SLACK_SCOPES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("find people by email (users.lookupByEmail)", ("users:read.email",)),
-    ("check given Slack ids (users.info)", ("users:read",)),
+    ("find people (users.list)", ("users:read",)),
+    ("see people's emails (users.list, and users.lookupByEmail for the alert router)", ("users:read.email",)),
     ("read user groups (usergroups.list)", ("usergroups:read",)),
     ("keep the on-call user groups (usergroups.create, usergroups.users.update)", ("usergroups:write",)),
     ("find team channels (conversations.list)", ("channels:read", "groups:read")),
@@ -60,11 +60,11 @@ def _label(person: Person) -> str:
 
 
 def check_pagerduty(config: VendorConfig, org: Org) -> tuple[list[Check], list[Missing]]:
-    from opsctl.vendors.pagerduty_api import rest_client
+    from opsctl.vendors.pagerduty_api import rest_client, rest_pacer
 
     if not config.pagerduty_token:
         return [Check("PagerDuty", False, "PAGERDUTY_TOKEN is not set: export a REST API v2 token (sync pagerduty needs it)")], []
-    client = rest_client(config)
+    client = rest_client(config, pacer=rest_pacer())
     try:
         with translated(config):
             client.rget("/abilities")
@@ -97,13 +97,12 @@ def _scopes(response: Any) -> set[str] | None:
 
 
 def check_slack(config: VendorConfig, org: Org) -> tuple[list[Check], list[Missing]]:
-    from slack_sdk.errors import SlackApiError
-
-    from opsctl.vendors.slack_api import slack_client
+    from opsctl.sync.slack import SlackPerson, directory
+    from opsctl.vendors.slack_api import slack_client, slack_pacer
 
     if not config.slack_token:
         return [Check("Slack", False, "SLACK_BOT_TOKEN is not set: export a bot token (sync slack and notify need it)")], []
-    client = slack_client(config)
+    client = slack_client(config, pacer=slack_pacer())
     try:
         with translated(config):
             identity = client.auth_test()
@@ -123,24 +122,15 @@ def check_slack(config: VendorConfig, org: Org) -> tuple[list[Check], list[Missi
         else:
             checks.append(Check("Slack", True, f"the token holds every scope opsctl uses ({len(scopes)} scopes)"))
     missing: list[Missing] = []
-    if not scopes & {"users:read.email"}:
-        checks.append(Check("Slack", False, "cannot look people up without the users:read.email scope"))
+    if not {"users:read", "users:read.email"} <= scopes:
+        checks.append(Check("Slack", False, "cannot find people without the users:read and users:read.email scopes"))
         return checks, missing
+    with translated(config):
+        people = directory(client)
     for person in org.people.values():
-        try:
-            if person.slack_id:
-                if "users:read" not in scopes:
-                    continue  # cannot check a given id without users:read (reported above)
-                client.users_info(user=person.slack_id)
-            else:
-                client.users_lookupByEmail(email=person.email)
-        except SlackApiError as exc:
-            error = exc.response.get("error")
-            if error in ("users_not_found", "user_not_found"):
-                how = f"slack_id {person.slack_id} is not a user" if person.slack_id else "no user has this email"
-                missing.append(Missing("Slack", person.id, f"{_label(person)}: {how}"))
-            else:
-                raise
+        if people.find(SlackPerson(person.id, person.name, person.email, person.slack_id)) is None:
+            how = f"slack_id {person.slack_id} is not a user" if person.slack_id else "no user has this email"
+            missing.append(Missing("Slack", person.id, f"{_label(person)}: {how}"))
     return checks, missing
 
 

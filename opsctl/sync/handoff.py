@@ -5,14 +5,16 @@ takes over (incoming), each one's next shift, and the reduced-duty windows still
 in the new shift. Run it as often as you like (cron every 15 minutes): the message
 carries Slack message metadata (``event_type: opsctl_handoff`` with the rotation and
 the shift index) and, before posting, the channel's history since the shift began is
-read back with ``include_all_metadata``. A message for this shift found there means it
-was already posted, from this machine or any other; no local state is kept. (Two runs
+read back with ``include_all_metadata`` (``conversations.history``, Tier 3, paginated with
+a cursor; the bot must be in the channel). A message for this shift found there means it
+was already posted, from this machine or any other; no local state is kept. People are
+mentioned by the ids of one paginated ``users.list`` read. (Two runs
 in the very same second can still both post: keep one cron job per rotation.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -21,7 +23,7 @@ from zoneinfo import ZoneInfo
 from opsctl.engine.schedule.resolve import Engine
 from opsctl.model import Org, Rotation
 from opsctl.sync.plan import Notice
-from opsctl.sync.slack import SlackPerson, channel_name, list_channels, lookup_user
+from opsctl.sync.slack import SlackPerson, channel_name, directory, list_channels
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -155,30 +157,46 @@ def already_posted(client: WebClient, channel_id: str, handoff: Handoff) -> bool
 
 
 def notify_handoffs(
-    client: WebClient, org: Org, engine: Engine, now: datetime, *, dry_run: bool = False
+    client: WebClient | None, org: Org, engine: Engine, now: datetime, *, dry_run: bool = False
 ) -> tuple[list[HandoffResult], list[Notice]]:
-    """Post every due handoff message that is not in its channel yet."""
+    """Post every due handoff message that is not in its channel yet (``client`` None: the
+    offline preview of a dry run, which reads nothing)."""
     handoffs, notices = due_handoffs(org, engine, now)
     if not handoffs:
         return [], notices
-    channels = {c.name: c.id for c in list_channels(client)}
-    slack_ids: dict[str, str | None] = {}
+    if client is None:  # the offline preview: no channel read, names instead of mentions
+        return [
+            HandoffResult(
+                h.rotation,
+                h.shift,
+                h.channel,
+                "would post (offline preview: Slack not read, so not checked whether it was posted already)",
+                handoff_text(org, engine, h, now, lambda p: org.people[p].name if p in org.people else p),
+            )
+            for h in handoffs
+        ], notices
+    channels = {c.name.casefold(): c for c in list_channels(client)}
+    people = directory(client)
 
     def mention(person_id: str) -> str:
         person = org.people.get(person_id)
         if person is None:
             return person_id
-        if person_id not in slack_ids:
-            slack_ids[person_id] = lookup_user(client, SlackPerson(person.id, person.name, person.email, person.slack_id))
-        found = slack_ids[person_id]
+        found = people.find(SlackPerson(person.id, person.name, person.email, person.slack_id))
         return f"<@{found}> ({person.name})" if found else person.name
 
     results: list[HandoffResult] = []
     for handoff in handoffs:
-        channel_id = channels.get(handoff.channel)
-        if channel_id is None:
+        channel = channels.get(handoff.channel.casefold())
+        if channel is None:
             results.append(HandoffResult(handoff.rotation, handoff.shift, handoff.channel, "channel not found (invite the bot?)"))
             continue
+        if not channel.is_member:
+            # conversations.history and chat.postMessage refuse a bot outside the channel (not_in_channel)
+            why = f"the bot is not in #{channel.name}: invite it (`/invite @<bot>`)"
+            results.append(HandoffResult(handoff.rotation, handoff.shift, handoff.channel, why))
+            continue
+        channel_id = channel.id
         if already_posted(client, channel_id, handoff):
             results.append(HandoffResult(handoff.rotation, handoff.shift, handoff.channel, "already posted"))
             continue
@@ -189,3 +207,21 @@ def notify_handoffs(
         client.chat_postMessage(channel=channel_id, text=text, metadata=handoff.metadata, unfurl_links=False)
         results.append(HandoffResult(handoff.rotation, handoff.shift, handoff.channel, "posted", text))
     return results, notices
+
+
+def run_handoffs(
+    org: Org, engine: Engine, now: datetime, env: Mapping[str, str], *, dry_run: bool = False
+) -> tuple[list[HandoffResult], list[Notice]]:
+    """:func:`notify_handoffs` with a paced client from the environment; without a token, a
+    dry run is an offline preview and a real run is a usage error."""
+    from opsctl.errors import UsageError
+    from opsctl.vendors.config import VendorConfig
+    from opsctl.vendors.errors import translated
+    from opsctl.vendors.slack_api import slack_client, slack_pacer
+
+    config = VendorConfig.from_env(env)
+    if not config.slack_token and not dry_run:
+        raise UsageError("SLACK_BOT_TOKEN is not set: export a Slack bot token (or preview offline with --dry-run)")
+    with translated(config):
+        client = slack_client(config, pacer=slack_pacer()) if config.slack_token else None
+        return notify_handoffs(client, org, engine, now, dry_run=dry_run)

@@ -8,8 +8,9 @@
   that differ, or nothing.
 - :func:`apply` makes the writes in dependency order (schedules and their overrides,
   policies, services, integrations) and resolves references to objects created on the
-  way. Every create is found again by its marker on the next run, so an apply that
-  stops half-way (a 5xx, a lost connection) is finished by the next one.
+  way. A refused change skips only what depends on it; every create is found again by
+  its marker on the next run, so an apply that stops half-way (an outage longer than the
+  pacer's patience, a lost connection) is finished by the next one.
 
 Overrides have no description, so a schedule's marker lists the fingerprints of the
 overrides opsctl made (:func:`opsctl.sync.marker.override_fingerprint`). The list is
@@ -23,10 +24,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from opsctl.model.spelling import format_duration
+from opsctl.sync.apply import ApplyResult, PartlyRefused, Skip, Step, apply_steps
 from opsctl.sync.marker import human_text, override_fingerprint, read_marker, with_marker
 from opsctl.sync.pagerduty_actual import (
     INTEGRATION_TYPE,
@@ -37,6 +40,7 @@ from opsctl.sync.pagerduty_actual import (
     RemoteService,
     fetch_actual,
     fetch_services,
+    offline_actual,
     opsctl_integration,
     pd_time,
 )
@@ -53,7 +57,7 @@ from opsctl.sync.pagerduty_overrides import OverrideSpec
 from opsctl.sync.plan import Change, FieldChange, Notice, Plan, Value, field_changes
 from opsctl.sync.progress import QUIET, Progress
 
-__all__ = ["ApplyResult", "apply", "diff", "fetch_actual", "fetch_services"]
+__all__ = ["ApplyResult", "apply", "diff", "fetch_actual", "fetch_services", "offline_actual"]
 
 if TYPE_CHECKING:
     from pagerduty import RestApiV2Client
@@ -82,8 +86,15 @@ def _layer_text(
     zone: str,
     as_of: datetime,
 ) -> str:
-    text = f"{name}: {', '.join(people)} in turns of {format_duration(turn)} from {_local(virtual_start, zone)}"
-    if start > as_of and start != virtual_start:
+    people = list(people)
+    if len(people) == 1:
+        # one person: turns and their virtual start mean nothing, only when the layer starts
+        text = f"{name}: {people[0]}"
+        if start > as_of:
+            text += f" from {_local(start, zone)}"
+    else:
+        text = f"{name}: {', '.join(people)} in turns of {format_duration(turn)} from {_local(virtual_start, zone)}"
+    if len(people) > 1 and start > as_of and start != virtual_start:
         # a layer that began in the past may be re-dated by PagerDuty on update: only future starts count
         text += f", starting {_local(start, zone)}"
     if end is not None:
@@ -157,14 +168,20 @@ class _Managed:
     duplicates: list[tuple[str, Any]]
 
 
+def name_key(name: str) -> str:
+    """Names as PagerDuty compares them for uniqueness: without regard to case."""
+    return name.casefold().strip()
+
+
 def _index(objects: Iterable[Any]) -> _Managed:
     by_key: dict[str, Any] = {}
     by_name: dict[str, Any] = {}
     duplicates = []
     for obj in sorted(objects, key=lambda o: o.id):
         marker = read_marker(obj.description)
+        by_name.setdefault(name_key(obj.name), obj)
         if marker is None:
-            by_name.setdefault(obj.name, obj)
+            pass
         elif marker.key in by_key:
             duplicates.append((marker.key, obj))
         else:
@@ -269,19 +286,26 @@ class _Differ:
         else:
             self.in_sync.append(key)
 
-    def _conflict(self, key: str, kind: str, name: str, index: _Managed) -> bool:
-        other = index.by_name.get(name)
-        if other is None:
+    def _conflict(self, key: str, kind: str, name: str, index: _Managed, remote: Any) -> bool:
+        """Whether another object holds ``name`` (PagerDuty refuses a second one: "Name has
+        already been taken", whatever the case): a finding of the plan, never a failed write."""
+        other = index.by_name.get(name_key(name))
+        if other is None or (remote is not None and other.id == remote.id):
             return False
         self.blocked.add(key)
-        self.notices.append(
-            Notice(
-                "drift",
-                key,
-                f"a {kind} named {name!r} ({other.id}) exists that opsctl did not create; opsctl leaves it alone: "
-                f"rename it, or add the line `opsctl:managed key={key}` to its description to let opsctl manage it",
+        marker = read_marker(other.description)
+        if marker is not None:
+            why = (
+                f"a {kind} named {other.name!r} ({other.id}) was made by opsctl for {marker.key}, which the repository "
+                f"no longer has: delete it in PagerDuty (nothing else uses it), then run the sync again"
             )
-        )
+        else:
+            why = (
+                f"a {kind} named {other.name!r} ({other.id}) exists that opsctl did not create, and PagerDuty names must "
+                f"be unique whatever their case; opsctl leaves it alone: rename it, or add the line "
+                f"`opsctl:managed key={key}` to its description to let opsctl manage it"
+            )
+        self.notices.append(Notice("drift", key, f"{kind} {name!r} is not {'renamed' if remote else 'made'}: {why}"))
         return True
 
     # -- schedules -----------------------------------------------------------------------
@@ -300,7 +324,9 @@ class _Differ:
                 )
             )
             return
-        if remote is None and self._conflict(spec.key, "schedule", spec.name, self.schedules):
+        if (remote is None or name_key(remote.name) != name_key(spec.name)) and self._conflict(
+            spec.key, "schedule", spec.name, self.schedules, remote
+        ):
             return
         view = self._schedule_view(spec)
         marker = read_marker(remote.description) if remote else None
@@ -344,7 +370,10 @@ class _Differ:
         body = self._schedule_body(spec, new_ledger)
         extra: tuple[FieldChange, ...] = ()
         if remote is not None and not made <= ledger:
-            extra = (FieldChange("overrides made by opsctl", len(ledger), len(new_ledger)),)
+            # the marker lists opsctl's overrides before they are made (see the module docstring)
+            gone = len(ledger - set(new_ledger))
+            after = f"{len(new_ledger)} listed ({len(made - ledger)} to be made" + (f", {gone} gone)" if gone else ")")
+            extra = (FieldChange("overrides made by opsctl", f"{len(ledger)} listed", after),)
         before = self._remote_schedule_view(remote) if remote else None
         self._upsert("schedule", spec.key, spec.name, remote.id if remote else None, before, view, body, extra)
         zone = spec.time_zone
@@ -494,7 +523,9 @@ class _Differ:
             self.blocked.add(spec.key)
             self.notices.append(Notice("drift", spec.key, f"escalation policy {spec.name!r} has nobody to page; not made"))
             return
-        if remote is None and self._conflict(spec.key, "escalation policy", spec.name, self.policies):
+        if (remote is None or name_key(remote.name) != name_key(spec.name)) and self._conflict(
+            spec.key, "escalation policy", spec.name, self.policies, remote
+        ):
             return
         view: dict[str, Value] = {
             "name": spec.name,
@@ -535,7 +566,9 @@ class _Differ:
             self.blocked.add(spec.key)
             self.notices.append(Notice("drift", spec.key, f"service {spec.name!r} is not made: its escalation policy cannot be"))
             return
-        if remote is None and self._conflict(spec.key, "service", spec.name, self.services):
+        if (remote is None or name_key(remote.name) != name_key(spec.name)) and self._conflict(
+            spec.key, "service", spec.name, self.services, remote
+        ):
             return
         view: dict[str, Value] = {
             "name": spec.name,
@@ -604,13 +637,6 @@ def diff(desired: PagerDutyDesired, actual: PagerDutyActual) -> Plan:
 # -- applying --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ApplyResult:
-    writes: int
-    ids: dict[str, str]
-    """Managed key → remote id, after the apply."""
-
-
 def _resolve(value: Any, ids: dict[str, str]) -> Any:
     """``value`` with ``"@<key>"`` references replaced by the ids of objects made earlier in the apply."""
     if isinstance(value, dict):
@@ -618,62 +644,62 @@ def _resolve(value: Any, ids: dict[str, str]) -> Any:
     if isinstance(value, list):
         return [_resolve(v, ids) for v in value]
     if isinstance(value, str) and value.startswith("@"):
+        if value[1:] not in ids:
+            raise Skip(value[1:])
         return ids[value[1:]]
     return value
 
 
+def _batches(changes: list[Change]) -> list[list[Change]]:
+    """The plan's changes in request order; a schedule's new overrides go in one request."""
+    out: list[list[Change]] = []
+    for change in changes:
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and change.kind == "override"
+            and change.action == "create"
+            and last[0].kind == "override"
+            and last[0].action == "create"
+            and last[0].request["schedule"] == change.request["schedule"]
+            and len(last) < OVERRIDES_PER_REQUEST
+        ):
+            last.append(change)
+        else:
+            out.append([change])
+    return out
+
+
 def apply(client: RestApiV2Client, plan: Plan, *, progress: Progress = QUIET) -> ApplyResult:
-    """Make the plan's changes, in order. On a failure, :class:`ServiceError` says what was done."""
-    from opsctl.vendors.errors import VendorError, translated
-
+    """Make the plan's changes, in order; what was refused or not reached is in the result."""
     ids: dict[str, str] = dict(plan.context.get("ids", {}))
-    writes = 0
-    changes = list(plan.changes)
-    progress.start("PagerDuty: applying", total=len(changes))
-    done = 0
-    i = 0
-    while i < len(changes):
-        change = changes[i]
-        batch = [change]
-        if change.kind == "override" and change.action == "create":
-            # PagerDuty takes a schedule's new overrides in one request
-            while (
-                i + len(batch) < len(changes)
-                and len(batch) < OVERRIDES_PER_REQUEST
-                and changes[i + len(batch)].kind == "override"
-            ):
-                following = changes[i + len(batch)]
-                if following.action != "create" or following.request["schedule"] != change.request["schedule"]:
-                    break
-                batch.append(following)
-        try:
-            with translated():
-                _apply_one(client, change, batch, ids)
-        except VendorError as found:
-            raise found.with_message(
-                f"{found}; while trying to {change.action} {change.kind} {change.title!r} ({change.key}). "
-                f"{done} of {len(changes)} changes were made: run the sync again to finish"
-            ) from None
-        writes += 1
-        done += len(batch)
-        progress.advance(len(batch))
-        i += len(batch)
-    return ApplyResult(writes, ids)
+    steps = [Step(tuple(batch), partial(_apply_one, client, batch, ids)) for batch in _batches(list(plan.changes))]
+    result = apply_steps("PagerDuty", steps, len(plan.changes), progress)
+    result.ids = ids
+    return result
 
 
-def _apply_one(client: RestApiV2Client, change: Change, batch: list[Change], ids: dict[str, str]) -> None:
+def _apply_one(client: RestApiV2Client, batch: list[Change], ids: dict[str, str]) -> int:
+    change = batch[0]
     request = change.request
     if change.kind == "override":
-        schedule = ids[request["schedule"]]
+        schedule = _resolve("@" + request["schedule"], ids)
         if change.action == "delete":
             client.rdelete(f"/schedules/{schedule}/overrides/{change.remote_id}")
-        else:
-            client.rpost(f"/schedules/{schedule}/overrides", json={"overrides": [c.request["override"] for c in batch]})
-        return
+            return 1
+        answers = client.rpost(f"/schedules/{schedule}/overrides", json={"overrides": [c.request["override"] for c in batch]})
+        refused = [
+            (item, "; ".join(str(e) for e in answer.get("errors") or []) or f"status {answer.get('status')}")
+            for item, answer in zip(batch, answers if isinstance(answers, list) else [], strict=False)
+            if isinstance(answer, dict) and int(answer.get("status") or 201) >= 300
+        ]
+        if refused:
+            raise PartlyRefused(1, refused)
+        return 1
     if change.kind == "integration":
-        service = ids[request["service"]]
+        service = _resolve("@" + request["service"], ids)
         client.rpost(f"/services/{service}/integrations", json={"integration": request["body"]})
-        return
+        return 1
     path = {"schedule": "/schedules", "escalation policy": "/escalation_policies", "service": "/services"}[change.kind]
     wrapper = {"schedule": "schedule", "escalation policy": "escalation_policy", "service": "service"}[change.kind]
     body = {wrapper: _resolve(request["body"], ids)}
@@ -683,3 +709,4 @@ def _apply_one(client: RestApiV2Client, change: Change, batch: list[Change], ids
         ids[change.key] = str(made["id"])
     else:
         client.rput(f"{path}/{change.remote_id}", json=body)
+    return 1

@@ -1,8 +1,9 @@
 """What a PagerDuty account holds, read through the REST API: the only reads of a sync.
 
 :func:`fetch_actual` reads users, schedules (with layers), the overrides of the managed
-schedules within the horizon, escalation policies and services (with integrations): a
-handful of paginated lists plus one read per managed schedule. The values keep what
+schedules within the horizon (read whole, with ``overflow=true``), escalation policies and
+services (with integrations): a handful of paginated lists plus one read per managed
+schedule. The values keep what
 the diff compares, with times as UTC instants and references as PagerDuty ids.
 """
 
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from opsctl.sync.marker import read_marker
-from opsctl.sync.pagerduty_desired import INTEGRATION_NAME
+from opsctl.sync.pagerduty_desired import INTEGRATION_NAME, PagerDutyDesired
 from opsctl.sync.pagerduty_overrides import Restriction
 from opsctl.sync.progress import QUIET, Progress
 
@@ -172,6 +173,12 @@ def opsctl_integration(service: RemoteService) -> RemoteIntegration | None:
     return next((i for i in service.integrations if i.type == INTEGRATION_TYPE and i.name == INTEGRATION_NAME), None)
 
 
+def offline_actual(desired: PagerDutyDesired) -> PagerDutyActual:
+    """An empty account in which every person of ``desired`` is a user (id = person id):
+    what the plan of an offline preview is computed against."""
+    return PagerDutyActual(tuple(RemoteUser(p.id, p.name, p.email) for p in desired.people.values()), (), (), ())
+
+
 def fetch_actual(client: RestApiV2Client, *, since: datetime, until: datetime, progress: Progress = QUIET) -> PagerDutyActual:
     """Read the account: the only reads of a PagerDuty sync."""
     progress.start("PagerDuty: users")
@@ -186,7 +193,10 @@ def fetch_actual(client: RestApiV2Client, *, since: datetime, until: datetime, p
     for raw in raw_schedules:
         overrides: list[dict[str, Any]] = []
         if read_marker(raw.get("description")) is not None:
-            found = client.rget(f"/schedules/{raw['id']}/overrides", params={"since": pd_time(since), "until": pd_time(until)})
+            # overflow=true: overrides that began before `since` or end after `until` are read
+            # whole, not cut at the bounds, so they compare equal to what opsctl made
+            window = {"since": pd_time(since), "until": pd_time(until), "overflow": "true"}
+            found = client.rget(f"/schedules/{raw['id']}/overrides", params=window)
             overrides = list(found) if isinstance(found, list) else []
             progress.advance()
         schedules.append(_remote_schedule(raw, overrides))

@@ -1,22 +1,25 @@
-"""What PagerDuty should hold, computed from the org: pure (org, engine, now, settings).
+"""What PagerDuty should hold, computed from the org: pure (org, engine, now).
 
-Objects, each with a managed key (:mod:`opsctl.sync.marker`):
+The layout grows with people and rotations, not with pipelines (see docs/sync.md):
 
 - ``schedule:<rotation>:primary`` (and ``:secondary`` for depth 2): layers from the
   rotation (one layer per roster period still in force); overrides for the horizon
   wherever the engine's answer differs from the plain rotation: swaps, overrides from
   ``rotations/overrides.yaml``, and reduced duty, during which the secondary is paged
   first (the primary and secondary schedules trade places for that interval).
-- ``schedule:<pipeline>:first-owner`` and ``:second-owner``: the pipeline's primary and
-  secondary owner, on call in their working hours (weekly restrictions, when the org
-  sets working hours). While an owner is away (time off, public holiday), an override
-  hands their time to whoever SPEC §6's chain pages instead at that moment
-  (:func:`opsctl.engine.escalation.escalation_chain`): the secondary owner, else the on-call.
-  So the person paged first is always available.
-- ``policy:pipeline:<pipeline>``: first owner, second owner, the team's on-call primary
-  and secondary schedules, then the lead, with the delays of ``settings.escalation``.
-  ``policy:team:<team>``: the on-call part of that chain, for alerts that match no
-  pipeline (and for every alert when services are per team).
+- ``schedule:person:<person>``: the person whenever they are available, nobody while they
+  are away (time off, public holidays): one layer per stretch between absences, so the
+  absences are gaps, not overrides. ``schedule:person:<person>:working-hours`` is the same
+  restricted to their working hours (when the org or the person sets them). PagerDuty
+  passes over an escalation level with nobody on call at once ("when no one is on call on
+  a particular schedule, alerts will auto-escalate"), so a level that targets one of these
+  schedules skips its person exactly when the chain does.
+- ``policy:owners:<team>:<primary>:<secondary>``: the chain of every pipeline with those
+  owners in that team: the primary owner's and the secondary owner's working-hours
+  schedules, the team's on-call primary and secondary schedules, then the lead's
+  schedule, with the delays of ``settings.escalation``. Pipelines share it, so there are
+  as many policies as distinct owner pairs. ``policy:team:<team>``: the on-call part of
+  the chain, for alerts that match no pipeline (and for every alert with services per team).
 - ``service:pipeline:<pipeline>`` (with ``settings.pagerduty.service_per: pipeline``) and
   ``service:team:<team>`` (always), each with an Events API v2 integration whose routing
   key the alert router reads (:mod:`opsctl.sync.pagerduty_keys`).
@@ -26,28 +29,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import pairwise
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from opsctl.engine.escalation import Chain, escalation_chain, in_working_hours, working_hours_of
+from opsctl.engine.escalation import working_hours_of
+from opsctl.engine.intervals import complement
 from opsctl.engine.schedule.resolve import Engine
 from opsctl.engine.schedule.roster import Roster
 from opsctl.engine.schedule.timeline import Slot
 from opsctl.model import Org, Person, Pipeline, Rotation, Team
-from opsctl.sync.pagerduty_overrides import (
-    Assignment,
-    OverrideSpec,
-    Restriction,
-    clock_bounds,
-    merge_intervals,
-    restrictions_for,
-    to_overrides,
-)
+from opsctl.sync.pagerduty_overrides import Assignment, OverrideSpec, Restriction, restrictions_for, to_overrides
 from opsctl.sync.plan import Notice
 
 OWNER_LAYER_ANCHOR = date(2024, 1, 1)
-"""Owner schedules rotate among one person; their layer starts at this fixed Monday, so it never changes."""
+"""A person's schedule has one person; its first layer starts at this fixed Monday, so it never changes."""
 INTEGRATION_NAME = "opsctl alert router (Events API v2)"
 
 
@@ -138,7 +133,7 @@ def desired_pagerduty(org: Org, engine: Engine, now: datetime) -> PagerDutyDesir
     settings = org.settings.pagerduty
     until = now + settings.horizon
     schedules: list[ScheduleSpec] = []
-    policies: list[PolicySpec] = []
+    policies: dict[str, PolicySpec] = {}
     services: list[ServiceSpec] = []
     notices: list[Notice] = []
     for rotation in org.rotations.values():
@@ -151,7 +146,7 @@ def desired_pagerduty(org: Org, engine: Engine, now: datetime) -> PagerDutyDesir
                 Notice("warning", f"team {team.id}", "has no rotation and no lead: nobody to page, so no PagerDuty service")
             )
             continue
-        policies.append(policy)
+        policies[policy.key] = policy
         service = ServiceSpec(
             f"service:team:{team.id}",
             f"{team.name} on-call ({team.id})",
@@ -165,9 +160,7 @@ def desired_pagerduty(org: Org, engine: Engine, now: datetime) -> PagerDutyDesir
     pipeline_services: dict[str, str] = {}
     if settings.service_per == "pipeline":
         for pipeline in org.pipelines.values():
-            schedules.extend(owner_schedules(org, engine, pipeline, now, until))
-            policy = pipeline_policy(org, pipeline)
-            policies.append(policy)
+            policy = policies.setdefault(owners_key(pipeline), pipeline_policy(org, pipeline))
             tier = org.settings.tiers.get(pipeline.tier)
             service = ServiceSpec(
                 f"service:pipeline:{pipeline.id}",
@@ -178,16 +171,30 @@ def desired_pagerduty(org: Org, engine: Engine, now: datetime) -> PagerDutyDesir
             )
             services.append(service)
             pipeline_services[pipeline.id] = service.key
+    wanted = sorted(
+        {t.ref for p in policies.values() for r in p.rules for t in r.targets if t.ref.startswith("schedule:person:")}
+    )
+    for key in wanted:
+        person, _, variant = key.removeprefix("schedule:person:").partition(":")
+        schedules.append(availability_schedule(org, engine, person, now, until, working_hours=variant == "working-hours"))
     referenced = {p for s in schedules for layer in s.layers for p in layer.people}
     referenced |= {o.person for s in schedules for o in s.overrides}
-    referenced |= {t.ref for p in policies for r in p.rules for t in r.targets if t.kind == "user"}
+    referenced |= {t.ref for p in policies.values() for r in p.rules for t in r.targets if t.kind == "user"}
     people = {
         pid: PersonRef(pid, person.name, person.email, person.pagerduty_id)
         for pid, person in org.people.items()
         if pid in referenced
     }
     return PagerDutyDesired(
-        now, until, people, tuple(schedules), tuple(policies), tuple(services), pipeline_services, team_services, tuple(notices)
+        now,
+        until,
+        people,
+        tuple(schedules),
+        tuple(policies.values()),
+        tuple(services),
+        pipeline_services,
+        team_services,
+        tuple(notices),
     )
 
 
@@ -264,107 +271,58 @@ def _slot_assignment(slot: Slot, role: str, roster: Roster) -> Assignment | None
     return Assignment(slot.start, slot.end, second, base_second, why)
 
 
-# -- owner schedules -----------------------------------------------------------------------
+# -- availability schedules -----------------------------------------------------------------
 
 
-def owner_schedules(org: Org, engine: Engine, pipeline: Pipeline, now: datetime, until: datetime) -> list[ScheduleSpec]:
-    """The first-owner and second-owner schedules of a pipeline."""
-    first, second = owner_assignments(org, engine, pipeline, now, until)
-    out = []
-    for role, person_id, assignments in (
-        ("first-owner", pipeline.primary, first),
-        ("second-owner", pipeline.secondary, second),
-    ):
-        person = org.people[person_id]
-        anchor = datetime.combine(OWNER_LAYER_ANCHOR, time(0), tzinfo=ZoneInfo(person.timezone)).astimezone(UTC)
-        hours = working_hours_of(person, org)
-        layer = LayerSpec(
-            "Owner in working hours" if hours else "Owner",
-            anchor,
-            None,
-            anchor,
-            timedelta(weeks=1),
-            (person_id,),
-            restrictions_for(hours),
-        )
-        words = "primary" if role == "first-owner" else "secondary"
-        out.append(
-            ScheduleSpec(
-                schedule_key(pipeline.id, role),
-                f"{pipeline.name} · {role.replace('-', ' ')}",
-                f"The {words} owner of pipeline {pipeline.id}"
-                + (" in their working hours" if hours else "")
-                + "; while they are away, whoever the escalation chain pages instead. "
-                "Kept by opsctl from the ops repository: change the YAML, not this schedule.",
-                person.timezone,
-                (layer,),
-                tuple(_within(to_overrides(assignments), until)),
-            )
-        )
-    return out
+def availability_key(person: str, *, working_hours: bool) -> str:
+    return f"schedule:person:{person}" + (":working-hours" if working_hours else "")
 
 
-def owner_assignments(
-    org: Org, engine: Engine, pipeline: Pipeline, now: datetime, until: datetime
-) -> tuple[list[Assignment], list[Assignment]]:
-    """Who the first-owner and second-owner schedules should page while an owner is away.
+def availability_schedule(
+    org: Org, engine: Engine, person_id: str, now: datetime, until: datetime, *, working_hours: bool
+) -> ScheduleSpec:
+    """``person_id`` on call whenever they can be paged (in working hours, when asked), nobody otherwise.
 
-    Only the owners' absences need a look: elsewhere the layers are right by
-    construction (an owner in working hours and available is paged at their step). Within
-    an absence the chain is evaluated on every interval where none of its inputs change
-    (working hours, absences, on-call slots), so each assignment is exact.
+    Absences that overlap the horizon are gaps between layers; each layer keeps the
+    absence's real bounds (not clipped at ``now``), so the layers stay the same from run to
+    run until an absence is added or removed. Layers that ended before ``now`` are left
+    out: PagerDuty keeps them as history.
     """
-    primary, secondary = org.people[pipeline.primary], org.people[pipeline.secondary]
-    absences = [
-        (max(a.start, now), a.end)
-        for person in (primary, secondary)
-        for a in engine.availability.conflicts(person.id, now, until)
-    ]
-    first: list[Assignment] = []
-    second: list[Assignment] = []
-    for lo, hi in merge_intervals(absences):
-        for start, end in pairwise(sorted(_cut_points(org, engine, pipeline, lo, hi))):
-            chain = escalation_chain(org, engine, start, pipeline)
-            targets = chain.targets
-            first_person: str | None = None
-            if in_working_hours(primary, org, start):
-                first_person = targets[0] if targets else primary.id
-                first.append(Assignment(start, end, first_person, primary.id, _stand_in_reason(chain, first_person)))
-            if in_working_hours(secondary, org, start):
-                person = next((p for p in targets if p != first_person), secondary.id)
-                second.append(Assignment(start, end, person, secondary.id, _stand_in_reason(chain, person)))
-    return first, second
-
-
-def _cut_points(org: Org, engine: Engine, pipeline: Pipeline, lo: datetime, hi: datetime) -> set[datetime]:
-    points = {lo, hi}
-    people: set[str] = {pipeline.primary, pipeline.secondary}
-    team = org.teams.get(pipeline.team)
-    if team is not None and team.lead:
-        people.add(team.lead)
-    for rotation in org.rotations_of(pipeline.team):
-        for slot in engine.slots(rotation.id, lo, hi):
-            points.update((slot.start, slot.end))
-            people.update(p for p in (slot.primary, slot.secondary) if p)
-    for person_id in sorted(people):
-        for absence in engine.availability.conflicts(person_id, lo, hi):
-            points.update(t for t in (absence.start, absence.end) if lo < t < hi)
-    for person_id in (pipeline.primary, pipeline.secondary):
-        person = org.people[person_id]
-        hours = working_hours_of(person, org)
-        if hours is not None:
-            points.update(clock_bounds(hours, person.timezone, lo, hi))
-    return points
-
-
-def _stand_in_reason(chain: Chain, person: str) -> str:
-    skipped = [f"{s.person} {s.skipped}" for s in chain.steps if s.role.startswith("pipeline_") and s.skipped and s.person]
-    step = next((s for s in chain.steps if s.person == person and s.paged), None)
-    role = f" ({step.role_words})" if step else ""
-    return "; ".join(skipped) + f": {person}{role} is paged instead"
+    person = org.people[person_id]
+    tz = ZoneInfo(person.timezone)
+    anchor = datetime.combine(OWNER_LAYER_ANCHOR, time(0), tzinfo=tz).astimezone(UTC)
+    absences = [(a.start, a.end) for a in engine.availability.conflicts(person_id, now, until)]
+    hours = working_hours_of(person, org) if working_hours else None
+    restrictions = restrictions_for(hours)
+    layers = []
+    for start, hi in complement(absences, anchor):
+        if hi is not None and hi <= now:
+            continue
+        label = "In working hours" if hours else "Available"
+        if start != anchor:
+            label += f" from {start.astimezone(tz):%Y-%m-%d %H:%M}"
+        if hi is not None:
+            label += f" until {hi.astimezone(tz):%Y-%m-%d %H:%M}"
+        layers.append(LayerSpec(label, start, hi, start, timedelta(weeks=1), (person_id,), restrictions))
+    words = "in their working hours" if hours else "whenever they are available"
+    return ScheduleSpec(
+        availability_key(person_id, working_hours=hours is not None),
+        f"{person.name} ({person_id}) · " + ("in working hours" if hours else "available"),
+        f"{person.name} is on call here {words}, and nobody is while they are away (time off, public holidays), "
+        "so an escalation level that targets this schedule passes them over at once. "
+        "Kept by opsctl from the ops repository: change the YAML, not this schedule.",
+        person.timezone,
+        tuple(layers),
+        (),
+    )
 
 
 # -- escalation policies -------------------------------------------------------------------
+
+
+def _owner_target(org: Org, person: str) -> TargetSpec:
+    hours = working_hours_of(org.people[person], org) is not None
+    return TargetSpec("schedule", availability_key(person, working_hours=hours))
 
 
 def _oncall_rules(org: Org, team: Team) -> list[RuleSpec]:
@@ -377,7 +335,7 @@ def _oncall_rules(org: Org, team: Team) -> list[RuleSpec]:
         rules.append(
             RuleSpec("on-call primary", delays.oncall_primary, (TargetSpec("schedule", schedule_key(rotation.id, "primary")),))
         )
-        if rotation.depth == 2:
+        if rotation.depth == 2 and any(len(c) > 1 for c in _rosters(rotation)):
             rules.append(
                 RuleSpec(
                     "on-call secondary",
@@ -386,40 +344,61 @@ def _oncall_rules(org: Org, team: Team) -> list[RuleSpec]:
                 )
             )
     if team.lead:
-        rules.append(RuleSpec("team lead", delays.after("lead"), (TargetSpec("user", team.lead),)))
+        # after an on-call level there is always somebody who was paged, so the lead may be
+        # passed over while away; with no rotation the lead is paged directly, so that an
+        # incident always has somebody
+        target = TargetSpec("schedule", availability_key(team.lead, working_hours=False)) if rotations else None
+        rules.append(RuleSpec("team lead", delays.after("lead"), (target or TargetSpec("user", team.lead),)))
     return rules
+
+
+def _rosters(rotation: Rotation) -> list[tuple[str, ...]]:
+    return [tuple(rotation.members), *(tuple(c.members) for c in rotation.roster_changes)]
+
+
+def _without_repeats(rules: list[RuleSpec]) -> list[RuleSpec]:
+    """The rules without those whose targets an earlier rule already pages (the same schedule
+    at two levels would page the same person twice; the chain skips them the second time)."""
+    seen: set[tuple[TargetSpec, ...]] = set()
+    out = []
+    for rule in rules:
+        if rule.targets in seen:
+            continue
+        seen.add(rule.targets)
+        out.append(rule)
+    return out
 
 
 def team_policy(org: Org, team: Team) -> PolicySpec:
     return PolicySpec(
         f"policy:team:{team.id}",
         f"{team.name} on-call ({team.id})",
-        f"The on-call of {team.name}: primary, secondary, then the lead (SPEC §6 without pipeline owners).",
+        f"The on-call of {team.name}: primary, secondary, then the lead; for alerts that match no pipeline.",
         tuple(_oncall_rules(org, team)),
     )
 
 
+def owners_key(pipeline: Pipeline) -> str:
+    owners = [pipeline.primary] if pipeline.primary == pipeline.secondary else [pipeline.primary, pipeline.secondary]
+    return f"policy:owners:{pipeline.team}:" + ":".join(owners)
+
+
 def pipeline_policy(org: Org, pipeline: Pipeline) -> PolicySpec:
+    """The policy of every pipeline with ``pipeline``'s team and owners."""
     delays = org.settings.escalation
-    rules = [
-        RuleSpec(
-            "pipeline primary owner",
-            delays.pipeline_primary,
-            (TargetSpec("schedule", schedule_key(pipeline.id, "first-owner")),),
-        ),
-        RuleSpec(
-            "pipeline secondary owner",
-            delays.pipeline_secondary,
-            (TargetSpec("schedule", schedule_key(pipeline.id, "second-owner")),),
-        ),
-    ]
-    rules.extend(_oncall_rules(org, org.teams[pipeline.team]))
+    team = org.teams[pipeline.team]
+    rules = [RuleSpec("pipeline primary owner", delays.pipeline_primary, (_owner_target(org, pipeline.primary),))]
+    rules.append(RuleSpec("pipeline secondary owner", delays.pipeline_secondary, (_owner_target(org, pipeline.secondary),)))
+    rules.extend(_oncall_rules(org, team))
+    primary, secondary = org.people[pipeline.primary], org.people[pipeline.secondary]
+    owners = primary.name if primary.id == secondary.id else f"{primary.name}, {secondary.name}"
+    ids = pipeline.primary if primary.id == secondary.id else f"{pipeline.primary}, {pipeline.secondary}"
     return PolicySpec(
-        f"policy:pipeline:{pipeline.id}",
-        f"{pipeline.name} ({pipeline.id})",
-        f"Pipeline {pipeline.id}: its primary owner, its secondary owner, the on-call of team {pipeline.team}, "
-        "then the lead, skipping owners away or outside their working hours.",
-        tuple(rules),
+        owners_key(pipeline),
+        f"{owners}, then {team.name} on-call ({ids}; {team.id})",
+        f"The pipelines of team {team.id} owned by {ids}: the primary owner, the secondary owner (each in their "
+        f"working hours and when available), the on-call of {team.name}, then the lead.",
+        tuple(_without_repeats(rules)),
     )
 
 

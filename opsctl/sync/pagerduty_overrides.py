@@ -3,8 +3,8 @@
 A PagerDuty schedule is layers (a rotation repeating forever, optionally restricted to
 weekly windows) plus overrides (a person for an interval). opsctl writes the plain
 rotation as layers and everything the engine adds on top (swaps, reduced duty, the
-repository's overrides, an owner's time off) as overrides: wherever the person who
-should be paged differs from the person the layers give, an override names them.
+repository's overrides) as overrides: wherever the person who should be paged differs
+from the person the layers give, an override names them.
 
 Pure: intervals in, intervals out.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from opsctl.model import WorkingHours
 from opsctl.model.spelling import WEEKDAYS
@@ -56,37 +55,6 @@ def to_overrides(assignments: Iterable[Assignment]) -> list[OverrideSpec]:
             out[-1] = OverrideSpec(last.start, item.end, last.person, last.why)
         else:
             out.append(OverrideSpec(item.start, item.end, item.person, item.why))
-    return out
-
-
-def merge_intervals(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    """The union of ``intervals`` as sorted, disjoint intervals (touching ones joined)."""
-    merged: list[tuple[datetime, datetime]] = []
-    for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def clock_bounds(hours: WorkingHours, zone: str, start: datetime, end: datetime) -> set[datetime]:
-    """The instants in ``(start, end)`` at which working hours may begin or end.
-
-    Every day's start and end clock times in ``zone`` (working day or not: a spare cut
-    point only splits an interval that is then joined again).
-    """
-    tz = ZoneInfo(zone)
-    first = start.astimezone(tz).date() - timedelta(days=1)
-    last = end.astimezone(tz).date() + timedelta(days=1)
-    out: set[datetime] = set()
-    day = first
-    while day <= last:
-        for clock in (hours.start, hours.end):
-            instant = datetime.combine(day, clock, tzinfo=tz)
-            if start < instant < end:
-                out.add(instant)
-        day += timedelta(days=1)
     return out
 
 

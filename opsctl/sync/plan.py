@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 Action = Literal["create", "update", "delete"]
-Level = Literal["drift", "warning"]
+Level = Literal["drift", "warning", "info"]
 Value = str | int | None | list[str]
 """A field's value as plans show it: text, a number, nothing, or a list of lines."""
 

@@ -1,24 +1,31 @@
 """Slack: an on-call user group per team and the team channel's topic naming the on-call.
 
 - ``usergroup:<team>``: handle ``<team>-oncall``, members the current primary and
-  secondary of the team's rotations. Slack keeps the marker in the group's description;
-  a group with that handle and no marker is somebody else's and is left alone.
+  secondary of the team's rotations who can be paged now (somebody away is left out;
+  when nobody can be, the primary stays). Slack keeps the marker in the group's
+  description; a group with that handle and no marker is somebody else's and is left alone.
 - ``topic:<team>``: the team channel's topic starts with ``On call: …``. Only that part is
   opsctl's: whatever else the topic says (separated by `` | ``) is kept.
 
-People are matched by their ``slack_id`` when the repository gives one, else with
-``users.lookupByEmail``. Same shape as the PagerDuty adapter: :func:`desired_slack`
-(pure), :func:`fetch_actual`, :func:`diff` (pure), :func:`apply`.
+People are found in a few paginated reads of ``users.list`` (by ``slack_id`` when the
+repository gives one, else by email, without regard to case), not one call per person.
+What Slack would refuse again on every run (a name or handle taken, case aside, by a group,
+channel or user opsctl does not manage; a channel the bot is not in) is a finding of the
+plan with its fix, and the rest of the plan is applied. Same shape as the PagerDuty
+adapter: :func:`desired_slack` (pure), :func:`fetch_actual`, :func:`diff` (pure), :func:`apply`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from opsctl.engine.schedule.resolve import Engine
 from opsctl.model import Org
+from opsctl.sync.apply import ApplyResult, Step, apply_steps
 from opsctl.sync.marker import human_text, read_marker, with_marker
 from opsctl.sync.plan import Change, Notice, Plan, Value, field_changes
 from opsctl.sync.progress import QUIET, Progress
@@ -59,6 +66,8 @@ class TopicSpec:
     """Channel name without ``#``."""
     text: str
     """opsctl's part of the topic."""
+    text_without_handle: str = ""
+    """The same without the user group's handle, for when the group is not opsctl's."""
 
 
 @dataclass(frozen=True)
@@ -74,29 +83,49 @@ def channel_name(channel: str) -> str:
     return channel.strip().lstrip("#")
 
 
-def oncall_people(org: Org, engine: Engine, team: str, now: datetime) -> list[tuple[str, str, str | None]]:
-    """(rotation title, primary, secondary) of the team's rotations that have begun."""
+@dataclass(frozen=True)
+class OnCall:
+    """Who is on call in one rotation now, and whether each can be paged."""
+
+    rotation: str
+    primary: str
+    secondary: str | None
+    primary_available: bool = True
+    secondary_available: bool = True
+
+    def pageable(self) -> list[str]:
+        pairs = ((self.primary, self.primary_available), (self.secondary, self.secondary_available))
+        return [p for p, ok in pairs if p and ok]
+
+
+def oncall_people(org: Org, engine: Engine, team: str, now: datetime) -> list[OnCall]:
+    """The on-call of the team's rotations that have begun."""
     out = []
     for rotation in org.rotations_of(team):
         slot = engine.at(rotation.id, now)
         if slot is not None:
-            out.append((rotation.title, slot.primary, slot.secondary))
+            out.append(
+                OnCall(
+                    rotation.title, slot.primary, slot.secondary, slot.primary_available, slot.secondary_available is not False
+                )
+            )
     return out
 
 
-def topic_text(org: Org, handle: str, oncall: list[tuple[str, str, str | None]]) -> str:
-    def name(person: str) -> str:
+def topic_text(org: Org, handle: str | None, oncall: list[OnCall]) -> str:
+    """``On call: A (primary), B (secondary) · @handle``; somebody away is marked so, and the
+    handle is left out when the user group is not opsctl's to keep."""
+
+    def name(person: str, role: str, available: bool) -> str:
         found = org.people.get(person)
-        return found.name if found else person
+        return f"{found.name if found else person} ({role}{'' if available else ', away'})"
 
-    def pair(primary: str, secondary: str | None) -> str:
-        return f"{name(primary)} (primary)" + (f", {name(secondary)} (secondary)" if secondary else "")
+    def pair(item: OnCall) -> str:
+        text = name(item.primary, "primary", item.primary_available)
+        return text + (f", {name(item.secondary, 'secondary', item.secondary_available)}" if item.secondary else "")
 
-    if len(oncall) == 1:
-        body = pair(oncall[0][1], oncall[0][2])
-    else:
-        body = "; ".join(f"{title}: {pair(primary, secondary)}" for title, primary, secondary in oncall)
-    return f"{TOPIC_PREFIX} {body} · @{handle}"
+    body = pair(oncall[0]) if len(oncall) == 1 else "; ".join(f"{item.rotation}: {pair(item)}" for item in oncall)
+    return f"{TOPIC_PREFIX} {body}" + (f" · @{handle}" if handle else "")
 
 
 def desired_slack(org: Org, engine: Engine, now: datetime) -> SlackDesired:
@@ -108,7 +137,9 @@ def desired_slack(org: Org, engine: Engine, now: datetime) -> SlackDesired:
         if not org.rotations_of(team.id):
             continue
         oncall = oncall_people(org, engine, team.id, now)
-        members = tuple(dict.fromkeys(p for _, primary, secondary in oncall for p in (primary, secondary) if p))
+        members = tuple(dict.fromkeys(p for item in oncall for p in item.pageable()))
+        if not members and oncall:
+            members = (oncall[0].primary,)  # nobody can be paged: the primary keeps the group, on reduced duty
         handle = f"{team.id}-oncall"
         groups.append(
             UserGroupSpec(
@@ -120,9 +151,15 @@ def desired_slack(org: Org, engine: Engine, now: datetime) -> SlackDesired:
                 members,
             )
         )
-        if team.slack_channel:
+        if team.slack_channel and oncall:
             topics.append(
-                TopicSpec(f"topic:{team.id}", team.id, channel_name(team.slack_channel), topic_text(org, handle, oncall))
+                TopicSpec(
+                    f"topic:{team.id}",
+                    team.id,
+                    channel_name(team.slack_channel),
+                    topic_text(org, handle, oncall),
+                    topic_text(org, None, oncall),
+                )
             )
         else:
             notices.append(Notice("warning", f"team {team.id}", "has no slack_channel: no channel topic to keep"))
@@ -149,6 +186,24 @@ class RemoteChannel:
     id: str
     name: str
     topic: str
+    is_member: bool = True
+    """Whether the bot is in the channel (Slack refuses its topic changes otherwise: ``not_in_channel``)."""
+
+
+@dataclass(frozen=True)
+class Directory:
+    """The workspace's people, from ``users.list``."""
+
+    by_email: dict[str, str]
+    """Email (case folded) → user id, for people not deleted."""
+    ids: frozenset[str]
+    names: frozenset[str]
+    """Usernames, case folded: a user group handle may not be one of them."""
+
+    def find(self, person: SlackPerson) -> str | None:
+        if person.slack_id:
+            return person.slack_id if person.slack_id in self.ids else None
+        return self.by_email.get(person.email.casefold())
 
 
 @dataclass(frozen=True)
@@ -157,45 +212,54 @@ class SlackActual:
     """Person id → Slack user id (None: not found)."""
     groups: tuple[RemoteGroup, ...]
     channels: tuple[RemoteChannel, ...]
+    usernames: frozenset[str] = frozenset()
 
 
-def lookup_user(client: WebClient, person: SlackPerson) -> str | None:
-    """The person's Slack user id: their ``slack_id``, else found by email; None when Slack has nobody."""
-    from slack_sdk.errors import SlackApiError
+def _pages(call: Callable[..., Any], key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item of a cursor-paginated Slack method (``response_metadata.next_cursor``)."""
+    cursor = ""
+    while True:
+        page = call(**kwargs, limit=200, **({"cursor": cursor} if cursor else {}))
+        yield from page.get(key) or []
+        cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+        if not cursor:
+            return
 
-    if person.slack_id:
-        return person.slack_id
-    try:
-        found = client.users_lookupByEmail(email=person.email)
-    except SlackApiError as exc:
-        if exc.response.get("error") == "users_not_found":
-            return None
-        raise
-    user = found.get("user") or {}
-    return str(user["id"]) if user.get("id") and not user.get("deleted") else None
+
+def directory(client: WebClient) -> Directory:
+    """Everybody in the workspace, in pages of ``users.list`` (Tier 2)."""
+    by_email: dict[str, str] = {}
+    ids: set[str] = set()
+    names: set[str] = set()
+    for user in _pages(client.users_list, "members"):
+        if user.get("deleted"):
+            continue
+        ids.add(str(user["id"]))
+        names.add(str(user.get("name") or "").casefold())
+        email = str((user.get("profile") or {}).get("email") or "")
+        if email:
+            by_email.setdefault(email.casefold(), str(user["id"]))
+    return Directory(by_email, frozenset(ids), frozenset(names))
 
 
 def list_channels(client: WebClient) -> list[RemoteChannel]:
-    channels: list[RemoteChannel] = []
-    cursor = ""
-    while True:
-        page = client.conversations_list(types="public_channel,private_channel", exclude_archived=True, limit=200, cursor=cursor)
-        for raw in page.get("channels") or []:
-            channels.append(
-                RemoteChannel(str(raw["id"]), str(raw.get("name") or ""), str((raw.get("topic") or {}).get("value") or ""))
-            )
-        cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
-        if not cursor:
-            return channels
+    """The channels the bot can see (public ones, and the private ones it is in)."""
+    return [
+        RemoteChannel(
+            str(raw["id"]),
+            str(raw.get("name") or ""),
+            str((raw.get("topic") or {}).get("value") or ""),
+            bool(raw.get("is_member", True)),
+        )
+        for raw in _pages(client.conversations_list, "channels", types="public_channel,private_channel", exclude_archived=True)
+    ]
 
 
 def fetch_actual(client: WebClient, desired: SlackDesired, *, progress: Progress = QUIET) -> SlackActual:
-    """Read the workspace: people (lookups for those without a Slack id), user groups, channels."""
-    progress.start("Slack: people", total=len(desired.people))
-    users: dict[str, str | None] = {}
-    for person in desired.people.values():
-        users[person.id] = lookup_user(client, person)
-        progress.advance()
+    """Read the workspace: people (``users.list``), user groups, channels."""
+    progress.start("Slack: people")
+    found = directory(client)
+    users = {person.id: found.find(person) for person in desired.people.values()}
     progress.start("Slack: user groups and channels")
     groups = tuple(
         RemoteGroup(
@@ -209,8 +273,15 @@ def fetch_actual(client: WebClient, desired: SlackDesired, *, progress: Progress
         # disabled groups too: their handles are taken, and a disabled group of opsctl's is news
         for g in client.usergroups_list(include_users=True, include_disabled=True).get("usergroups") or []
     )
-    channels = tuple(list_channels(client)) if desired.topics else ()
-    return SlackActual(users, groups, channels)
+    channels = tuple(list_channels(client))
+    return SlackActual(users, groups, channels, found.names)
+
+
+def offline_actual(desired: SlackDesired) -> SlackActual:
+    """A workspace with everybody in it (user id = person id) and the team channels, but no
+    user groups yet: what the plan of an offline preview is computed against."""
+    channels = tuple(RemoteChannel(f"#{t.channel}", t.channel, "") for t in desired.topics)
+    return SlackActual({p: p for p in desired.people}, (), channels)
 
 
 # -- comparing and applying -------------------------------------------------------------------
@@ -224,6 +295,36 @@ def compose_topic(existing: str, ours: str) -> str:
     return TOPIC_SEPARATOR.join([ours, *kept])[:TOPIC_LIMIT]
 
 
+def _group_finding(spec: UserGroupSpec, actual: SlackActual) -> tuple[RemoteGroup | None, str]:
+    """The remote group of ``spec`` (by handle), and why opsctl cannot keep it, or ``""``.
+
+    Slack compares handles and names without regard to case; a handle must also differ
+    from every channel and user name (usergroups.create: `handle` "Must be unique among
+    channels, users and User Groups", `name` "Must be unique among User Groups").
+    """
+    handle, name = spec.handle.casefold(), spec.name.casefold()
+    mine = next((g for g in actual.groups if g.handle.casefold() == handle), None)
+    adopt = f"add the line `opsctl:managed key={spec.key}` to its description to let opsctl keep it"
+    if mine is not None and read_marker(mine.description) is None:
+        return None, f"user group @{mine.handle} ({mine.id}) exists and opsctl did not create it; opsctl leaves it alone: {adopt}"
+    if mine is not None and mine.disabled:
+        return None, f"user group @{spec.handle} ({mine.id}) is disabled in Slack; enable it to let opsctl keep it"
+    rival = next((g for g in actual.groups if g.name.casefold() == name and g is not mine), None)
+    if rival is not None:
+        return None, (
+            f"the name {spec.name!r} is taken by user group @{rival.handle} ({rival.id}), which opsctl does not keep "
+            f"(Slack: name_already_exists): rename that group, or give it the handle @{spec.handle} and {adopt}"
+        )
+    if mine is None and handle in {c.name.casefold() for c in actual.channels}:
+        return (
+            None,
+            f"the handle @{spec.handle} is the name of channel #{spec.handle} (Slack: handle_already_exists): rename the channel",
+        )
+    if mine is None and handle in actual.usernames:
+        return None, f"the handle @{spec.handle} is a user's name in Slack (handle_already_exists): that user must change it"
+    return mine, ""
+
+
 def diff(desired: SlackDesired, actual: SlackActual) -> Plan:
     """The plan that makes the workspace's groups and topics match. Pure and deterministic."""
     changes: list[Change] = []
@@ -232,39 +333,25 @@ def diff(desired: SlackDesired, actual: SlackActual) -> Plan:
     person_of = {sid: pid for pid, sid in actual.users.items() if sid}
     for person_id in sorted(p for p, sid in actual.users.items() if sid is None):
         person = desired.people[person_id]
+        how = f"slack_id {person.slack_id} is not a user" if person.slack_id else "no user has that email"
         notices.append(
             Notice(
                 "warning",
                 f"person {person_id}",
-                f"{person.name} ({person_id}, {person.email}) is not in Slack: no user has that email; "
-                "set slack_id in ownership.yaml",
+                f"{person.name} ({person_id}, {person.email}) is not in Slack: {how}; "
+                "invite them, or set slack_id in ownership.yaml",
             )
         )
 
     def label(slack_id: str) -> str:
         return person_of.get(slack_id, f"slack user {slack_id}")
 
-    by_handle = {g.handle: g for g in actual.groups}
+    blocked: set[str] = set()
     for spec in desired.usergroups:
-        remote = by_handle.get(spec.handle)
-        if remote is not None and read_marker(remote.description) is None:
-            notices.append(
-                Notice(
-                    "drift",
-                    spec.key,
-                    f"user group @{spec.handle} ({remote.id}) exists and opsctl did not create it; opsctl leaves it alone: "
-                    f"rename its handle, or add the line `opsctl:managed key={spec.key}` to its description",
-                )
-            )
-            continue
-        if remote is not None and remote.disabled:
-            notices.append(
-                Notice(
-                    "drift",
-                    spec.key,
-                    f"user group @{spec.handle} ({remote.id}) is disabled in Slack; enable it to let opsctl keep it",
-                )
-            )
+        remote, why = _group_finding(spec, actual)
+        if why:
+            blocked.add(spec.team)
+            notices.append(Notice("drift", spec.key, why))
             continue
         ids = [actual.users[p] for p in spec.members if actual.users.get(p)]
         members = sorted(str(i) for i in ids)
@@ -301,9 +388,9 @@ def diff(desired: SlackDesired, actual: SlackActual) -> Plan:
             changes.append(Change("update", "user group", spec.key, f"@{spec.handle}", fields, remote.id, request=request))
         else:
             in_sync.append(spec.key)
-    by_name = {c.name: c for c in actual.channels}
+    by_name = {c.name.casefold(): c for c in actual.channels}
     for topic in desired.topics:
-        channel = by_name.get(topic.channel)
+        channel = by_name.get(topic.channel.casefold())
         if channel is None:
             notices.append(
                 Notice(
@@ -311,7 +398,19 @@ def diff(desired: SlackDesired, actual: SlackActual) -> Plan:
                 )
             )
             continue
-        text = compose_topic(channel.topic, topic.text)
+        if not channel.is_member:
+            # conversations.setTopic refuses a caller outside the channel (not_in_channel)
+            notices.append(
+                Notice(
+                    "drift",
+                    topic.key,
+                    f"the bot is not in #{channel.name} ({channel.id}), so Slack refuses to set its topic (not_in_channel): "
+                    f"invite it there (`/invite @<bot>` in #{channel.name})",
+                )
+            )
+            continue
+        ours = topic.text_without_handle if topic.team in blocked and topic.text_without_handle else topic.text
+        text = compose_topic(channel.topic, ours)
         if text == channel.topic:
             in_sync.append(topic.key)
             continue
@@ -329,23 +428,10 @@ def diff(desired: SlackDesired, actual: SlackActual) -> Plan:
     return Plan("Slack", desired.as_of, tuple(changes), tuple(in_sync), tuple(notices))
 
 
-def apply(client: WebClient, plan: Plan, *, progress: Progress = QUIET) -> int:
-    """Make the plan's changes; the number of writes made."""
-    from opsctl.vendors.errors import VendorError, translated
-
-    writes = 0
-    progress.start("Slack: applying", total=len(plan.changes))
-    for done, change in enumerate(plan.changes):
-        try:
-            with translated():
-                writes += _apply_one(client, change)
-        except VendorError as found:
-            raise found.with_message(
-                f"{found}; while trying to {change.action} {change.kind} {change.title}. "
-                f"{done} of {len(plan.changes)} changes were made: run the sync again to finish"
-            ) from None
-        progress.advance()
-    return writes
+def apply(client: WebClient, plan: Plan, *, progress: Progress = QUIET) -> ApplyResult:
+    """Make the plan's changes; what was refused or not reached is in the result."""
+    steps = [Step((change,), partial(_apply_one, client, change)) for change in plan.changes]
+    return apply_steps("Slack", steps, len(plan.changes), progress)
 
 
 def _apply_one(client: WebClient, change: Change) -> int:

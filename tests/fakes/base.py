@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -41,6 +44,63 @@ class Fault:
     body: str = "{}"
 
 
+class SimClock:
+    """A simulated clock shared by a client's pacer and the fakes: ``sleep`` moves time on at once.
+
+    ``monotonic`` counts seconds from zero; ``wall`` is ``start`` plus the same seconds, so a
+    fake that asks "what time is it" (PagerDuty truncating an override being deleted, Slack
+    stamping a message) agrees with the instant a test plans at.
+    """
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.start = start or datetime.now(UTC)
+        self.elapsed = 0.0
+        self.slept: list[float] = []
+        self._lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        return self.elapsed
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.slept.append(seconds)
+            self.elapsed += max(0.0, seconds)
+
+    def wall(self) -> datetime:
+        return self.start + timedelta(seconds=self.elapsed)
+
+
+class RealClock:
+    """The machine's clocks, for fakes used without a simulated one."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    def wall(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class SlidingWindow:
+    """At most ``limit`` requests in any ``window`` seconds, counted on ``clock``."""
+
+    def __init__(self, limit: int, window: float = 60.0) -> None:
+        self.limit = limit
+        self.window = window
+        self.sent: deque[float] = deque()
+
+    def admit(self, now: float) -> float | None:
+        """None when a request may go now (and it is counted); else seconds until one may."""
+        while self.sent and self.sent[0] <= now - self.window:
+            self.sent.popleft()
+        if len(self.sent) >= self.limit:
+            return self.sent[0] + self.window - now
+        self.sent.append(now)
+        return None
+
+
 class FakeService:
     """Start with :meth:`start`, stop with :meth:`stop`; subclasses implement :meth:`handle`."""
 
@@ -52,6 +112,10 @@ class FakeService:
         self.rejected: list[tuple[Recorded, str]] = []
         self.faults: list[Fault] = []
         self.lock = threading.RLock()
+        self.clock: SimClock | RealClock = RealClock()
+        """What time it is for this service (a test shares a :class:`SimClock` with the client's pacer)."""
+        self.rate_limited = 0
+        """Requests answered 429 because they came too fast (injected faults not counted)."""
 
     # -- lifecycle -------------------------------------------------------------------
 

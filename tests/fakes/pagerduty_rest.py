@@ -11,6 +11,18 @@ ends after it starts. A refused request gets PagerDuty's own answer (400 with an
 
 Times are answered in the schedule's time zone, as PagerDuty does, so that clients must
 compare instants rather than strings.
+
+The inconvenient parts, each beside the code that models it, with its reference (the API
+description is ``tests/specs/pagerduty/rest-openapiv3.json``; the other pages are listed
+in ``tests/specs/README.md``):
+
+- overrides read with ``since``/``until`` are cut at those bounds unless ``overflow=true``;
+- deleting an override in progress only cuts it short at the current time (200, not 204);
+- one request creates many overrides, each answered with its own status;
+- service and escalation policy names are unique, compared without regard to case;
+- 960 requests a minute per API key, every answer carrying ``ratelimit-limit``,
+  ``ratelimit-remaining`` and ``ratelimit-reset``, and a 429 beyond (with no ``Retry-After``);
+- lists are paginated (``limit`` at most 100, ``more``).
 """
 
 from __future__ import annotations
@@ -25,7 +37,7 @@ from zoneinfo import ZoneInfo
 
 from werkzeug import Request
 
-from tests.fakes.base import FakeService, Fault, Recorded
+from tests.fakes.base import FakeService, Fault, Recorded, SlidingWindow
 from tests.fakes.specs import check_pagerduty
 
 Answer = tuple[int, Any, dict[str, str]]
@@ -98,6 +110,10 @@ class PagerDutyFake(FakeService):
         """Faults that answer *after* the request was served, as when a server fails between commit and reply."""
         self.page_limit = 100
         """The largest page the fake serves, as PagerDuty caps ``limit``."""
+        self.requests_per_minute = 960
+        """PagerDuty's REST limit per API key ("REST API Rate Limits", developer.pagerduty.com:
+        960 requests a minute for each account API key, and for each user across their keys)."""
+        self._windows: dict[str, SlidingWindow] = {}
 
     def reset(self, users: dict[str, str] | None = None, tokens: set[str] | None = None) -> None:
         """Forget every object, request and fault (a server shared by many tests starts each one afresh)."""
@@ -116,6 +132,8 @@ class PagerDutyFake(FakeService):
             self.overrides.clear()
             self.policies.clear()
             self.services.clear()
+            self._windows.clear()
+            self.rate_limited = 0
 
     def snapshot(self) -> dict[str, Any]:
         """A deep copy of every object, to :meth:`restore` in a later test instead of building it again."""
@@ -165,9 +183,63 @@ class PagerDutyFake(FakeService):
         table = {"schedule": self.schedules, "escalation_policy": self.policies, "service": self.services}[kind]
         return next((o for o in table.values() if o["name"] == name), None)
 
+    def add_service(self, name: str, policy_id: str, description: str = "") -> dict[str, Any]:
+        """A service made in PagerDuty's web app (not by opsctl)."""
+        service = {
+            "id": self.new_id("PV"),
+            "name": name,
+            "description": description,
+            "policy": policy_id,
+            "incident_urgency_rule": {"type": "constant", "urgency": "high"},
+            "integrations": [],
+        }
+        self.services[service["id"]] = service
+        return service
+
+    def add_policy(self, name: str, user_id: str, description: str = "") -> dict[str, Any]:
+        """An escalation policy made in PagerDuty's web app (not by opsctl)."""
+        policy = {
+            "id": self.new_id("PE"),
+            "name": name,
+            "description": description,
+            "num_loops": 0,
+            "escalation_rules": [{"escalation_delay_in_minutes": 30, "targets": [{"id": user_id, "type": "user_reference"}]}],
+        }
+        self.policies[policy["id"]] = policy
+        return policy
+
     # -- serving -------------------------------------------------------------------------
 
+    def _rate_headers(self, token: str) -> tuple[dict[str, str], bool]:
+        """The rate-limit headers of an answer, and whether this request is over the limit.
+
+        PagerDuty's "REST API Rate Limits" page: answers carry ``ratelimit-limit``,
+        ``ratelimit-remaining`` and ``ratelimit-reset`` ("how many seconds to wait before
+        retrying"); a request over the limit gets 429. Nothing there promises a
+        ``Retry-After``, so this fake sends none: a client must read ``ratelimit-reset``.
+        """
+        window = self._windows.setdefault(token, SlidingWindow(self.requests_per_minute, 60.0))
+        now = self.clock.monotonic()
+        wait = window.admit(now)
+        oldest = window.sent[0] if window.sent else now
+        reset = max(1, round(wait if wait is not None else oldest + window.window - now))
+        headers = {
+            "ratelimit-limit": str(self.requests_per_minute),
+            "ratelimit-remaining": str(max(0, self.requests_per_minute - len(window.sent))),
+            "ratelimit-reset": str(reset),
+        }
+        return headers, wait is not None
+
     def handle(self, recorded: Recorded, request: Request) -> Answer:
+        token = recorded.headers.get("authorization", "").removeprefix("Token token=")
+        limits, over = self._rate_headers(token)
+        if over:
+            self.rate_limited += 1
+            return 429, {"error": {"message": "Rate Limit Exceeded", "code": 2020}}, limits
+        status, payload, headers = self._answer(recorded, request)
+        return status, payload, {**limits, **headers}
+
+    def _answer(self, recorded: Recorded, request: Request) -> Answer:
         try:
             answer = self._serve(recorded, request)
         except Exception as exc:  # a bug in the fake must fail the test, not pass for a server error
@@ -209,7 +281,12 @@ class PagerDutyFake(FakeService):
     # -- helpers ---------------------------------------------------------------------------
 
     def _page(self, wrapper: str, rows: list[dict[str, Any]], query: dict[str, list[str]], render: Any = None) -> tuple[int, Any]:
-        """One page of ``rows`` (stored objects, sorted by name, filtered by ``query``), each rendered by ``render``."""
+        """One page of ``rows`` (stored objects, sorted by name, filtered by ``query``), each rendered by ``render``.
+
+        PagerDuty's "Pagination" page (developer.pagerduty.com/docs/pagination): classic
+        ``limit``/``offset`` pages, ``limit`` at most 100, ``more`` true while rows remain,
+        ``total`` null unless ``total=true`` is asked for.
+        """
         text = query.get("query", [""])[0].lower()
         if text:
             rows = [row for row in rows if text in str(row.get("name", "")).lower() or text in str(row.get("email", "")).lower()]
@@ -236,7 +313,10 @@ class PagerDutyFake(FakeService):
     def _unique(self, table: dict[str, dict[str, Any]], name: Any, own_id: str | None, what: str) -> None:
         if not isinstance(name, str) or not name.strip():
             raise Invalid(f"{what} name can't be blank")
-        if any(o["name"] == name and o["id"] != own_id for o in table.values()):
+        # Service and escalation policy names are unique in an account, and PagerDuty compares
+        # them without regard to case: it refuses "Name has already been taken" for a name that
+        # differs from another only in case (tests/specs/README.md, "PagerDuty behaviour").
+        if any(o["name"].casefold() == name.casefold() and o["id"] != own_id for o in table.values()):
             raise Invalid(f"Name has already been taken: {what} {name!r}")
 
     # -- users and abilities -------------------------------------------------------------
@@ -359,27 +439,39 @@ class PagerDutyFake(FakeService):
     def r_list_overrides(self, query: dict[str, list[str]], body: Any, id: str) -> tuple[int, Any]:
         schedule = self._schedule(id)
         since, until = parse_time(query["since"][0]), parse_time(query["until"][0])
-        rows = [
-            self._override_out(o, schedule["time_zone"])
-            for o in sorted(self.overrides.get(id, {}).values(), key=lambda o: (o["start"], o["end"], o["id"]))
-            if o["start"] < until and since < o["end"]
-        ]
-        return 200, {"overrides": rows, "limit": len(rows), "offset": 0, "more": False, "total": len(rows)}
+        # rest-openapiv3.json, GET /schedules/{id}/overrides, parameter `overflow`: "Any on-call
+        # schedule entries that pass the date range bounds will be truncated at the bounds,
+        # unless the parameter overflow=true is passed. This parameter defaults to false."
+        whole = query.get("overflow", ["false"])[0] == "true"
+        rows = []
+        for o in sorted(self.overrides.get(id, {}).values(), key=lambda o: (o["start"], o["end"], o["id"])):
+            if not (o["start"] < until and since < o["end"]):
+                continue
+            shown = o if whole else o | {"start": max(o["start"], since), "end": min(o["end"], until)}
+            rows.append(self._override_out(shown, schedule["time_zone"]))
+        # the list is not paginated (the description gives it no limit or offset)
+        return 200, {"overrides": rows}
 
     def r_create_overrides(self, query: dict[str, list[str]], body: Any, id: str) -> tuple[int, Any]:
         schedule = self._schedule(id)
         if not isinstance(body, dict) or not isinstance(body.get("overrides"), list) or not body["overrides"]:
             raise Invalid("the body must be an object with a non-empty 'overrides' list")
-        made = []
+        # rest-openapiv3.json, POST /schedules/{id}/overrides, 201: "A list of overrides requested
+        # and a status code indicating whether they were created or rejected" (its example
+        # rejects one with status 400, "Override must end after its start", beside two made)
+        answer = []
         for given in body["overrides"]:
             start, end = parse_time(given["start"]), parse_time(given["end"])
+            shown = {"start": render_time(start, schedule["time_zone"]), "end": render_time(end, schedule["time_zone"])}
             if end <= start:
-                raise Invalid("Override must end after it starts")
-            user = self._user_ref(given["user"])
-            made.append({"id": "", "start": start, "end": end, "user": user})
-        answer = []
-        for override in made:
-            override["id"] = self.new_id("Q")
+                answer.append({"status": 400, "errors": ["Override must end after its start"], "override": given | shown})
+                continue
+            try:
+                user = self._user_ref(given["user"])
+            except Invalid as exc:
+                answer.append({"status": 400, "errors": [str(exc)], "override": given | shown})
+                continue
+            override = {"id": self.new_id("Q"), "start": start, "end": end, "user": user}
             self.overrides.setdefault(id, {})[override["id"]] = override
             answer.append({"status": 201, "errors": [], "override": self._override_out(override, schedule["time_zone"])})
         return 201, answer
@@ -388,6 +480,17 @@ class PagerDutyFake(FakeService):
         self._schedule(id)
         if override not in self.overrides.get(id, {}):
             raise Invalid("Not Found", 404, 2100)
+        # rest-openapiv3.json, DELETE /schedules/{id}/overrides/{override_id}: "You cannot remove
+        # a past override. If the override start time is before the current time, but the end
+        # time is after the current time, the override will be truncated to the current time
+        # ... the status code will be 200 OK, as opposed to a 204 No Content"
+        found = self.overrides[id][override]
+        now = self.clock.wall()
+        if found["end"] <= now:
+            raise Invalid("Cannot remove a past override")
+        if found["start"] < now:
+            found["end"] = now
+            return 200, None
         del self.overrides[id][override]
         return 204, None
 

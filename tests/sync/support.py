@@ -21,8 +21,8 @@ from opsctl.sync.pagerduty_desired import PagerDutyDesired, desired_pagerduty
 from opsctl.sync.plan import Plan
 from opsctl.system.holidays import LibraryHolidays
 from opsctl.vendors.config import VendorConfig
-from opsctl.vendors.pagerduty_api import rest_client
-from opsctl.vendors.slack_api import slack_client
+from opsctl.vendors.pagerduty_api import rest_client, rest_pacer
+from opsctl.vendors.slack_api import slack_client, slack_pacer
 from tests.fakes.pagerduty_rest import PagerDutyFake
 from tests.fakes.slack import SlackFake
 from tests.support import REPO_ROOT, read_tree
@@ -98,10 +98,13 @@ def pd_config(fake: PagerDutyFake, token: str = PD_TOKEN) -> VendorConfig:
     return VendorConfig(pagerduty_token=token, pagerduty_api_url=fake.url)
 
 
-def pd_client(fake: PagerDutyFake, slept: list[float] | None = None) -> Any:
-    client = rest_client(pd_config(fake))
-    client.sleep = (slept if slept is not None else []).append
-    return client
+def pd_client(fake: PagerDutyFake, *, patience: float = 600.0) -> Any:
+    """The real client, paced on the fake's (simulated) clock."""
+    return rest_client(pd_config(fake), pacer=rest_pacer(fake.clock, patience=patience))
+
+
+def sl_client(fake: SlackFake, *, patience: float = 600.0) -> Any:
+    return slack_client(slack_config(fake), pacer=slack_pacer(fake.clock, patience=patience))
 
 
 def slack_config(fake: SlackFake, token: str = SLACK_TOKEN) -> VendorConfig:
@@ -128,21 +131,23 @@ def pd_plan(fake: PagerDutyFake, org: Org = EXAMPLE, now: datetime = NOW) -> Pla
 
 
 def pd_sync(fake: PagerDutyFake, org: Org = EXAMPLE, now: datetime = NOW) -> tuple[Plan, int]:
-    """Plan and apply; the plan and the number of writes."""
+    """Plan and apply (the apply must be complete); the plan and the number of writes."""
     plan = pd_plan(fake, org, now)
     result = pagerduty.apply(pd_client(fake), plan)
+    assert result.complete, result.problem()
     return plan, result.writes
 
 
 def slack_plan(fake: SlackFake, org: Org = EXAMPLE, now: datetime = NOW) -> Plan:
-    client = slack_client(slack_config(fake))
     desired = slack.desired_slack(org, engine(org), now)
-    return slack.diff(desired, slack.fetch_actual(client, desired))
+    return slack.diff(desired, slack.fetch_actual(sl_client(fake), desired))
 
 
 def slack_sync(fake: SlackFake, org: Org = EXAMPLE, now: datetime = NOW) -> tuple[Plan, int]:
     plan = slack_plan(fake, org, now)
-    return plan, slack.apply(slack_client(slack_config(fake)), plan)
+    result = slack.apply(sl_client(fake), plan)
+    assert result.complete, result.problem()
+    return plan, result.writes
 
 
 def cli_env(monkeypatch: pytest.MonkeyPatch, pd: PagerDutyFake | None = None, sl: SlackFake | None = None) -> None:

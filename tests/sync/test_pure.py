@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
+from opsctl.engine.intervals import complement, merge_intervals
 from opsctl.model import WorkingHours
 from opsctl.sync import pagerduty
 from opsctl.sync.marker import human_text, override_fingerprint, read_marker, with_marker
 from opsctl.sync.pagerduty_actual import PagerDutyActual, RemoteUser
 from opsctl.sync.pagerduty_desired import desired_pagerduty
-from opsctl.sync.pagerduty_overrides import Assignment, OverrideSpec, Restriction, clock_bounds, restrictions_for, to_overrides
+from opsctl.sync.pagerduty_overrides import Assignment, OverrideSpec, Restriction, restrictions_for, to_overrides
 from tests.sync.support import EXAMPLE, NOW, desired_for, engine
 
 T0 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
@@ -48,9 +49,14 @@ def test_working_hours_become_weekly_restrictions() -> None:
     hours = WorkingHours(("sun", "mon"), time(22, 0), time(6, 0))  # across midnight
     assert restrictions_for(hours) == (Restriction(1, time(22, 0), 8 * 3600), Restriction(7, time(22, 0), 8 * 3600))
     assert Restriction(1, time(9, 0), 9 * 3600 + 1800).text() == "Mon 09:00 for 9h30m"
-    # 09:00-18:00 in Berlin is 08:00-17:00 UTC in December; bounds strictly inside the window only
-    bounds = clock_bounds(WorkingHours(), "Europe/Berlin", T0, at(25))
-    assert sorted(bounds) == [at(9), at(24)]
+
+
+def test_intervals_merge_and_their_complement_is_the_free_time() -> None:
+    busy = [(at(5), at(6)), (at(1), at(3)), (at(2), at(4)), (at(4), at(4.5))]
+    assert merge_intervals(busy) == [(at(1), at(4.5)), (at(5), at(6))]
+    assert complement(busy, at(0)) == [(at(0), at(1)), (at(4.5), at(5)), (at(6), None)]
+    # busy time before the start only moves the start
+    assert complement([(at(-2), at(2))], at(0)) == [(at(2), None)]
 
 
 def test_the_same_input_gives_the_same_plan() -> None:

@@ -1,4 +1,4 @@
-"""The schedule engine: who is on call at any instant, and why (SPEC §4).
+"""The schedule engine: who is on call at any instant, and why (docs/schedule.md).
 
 Pure: it takes the org, a window and a holiday calendar, and returns data. It never
 reads the clock, the environment or files. Layers, each its own module:
@@ -7,7 +7,7 @@ reads the clock, the environment or files. Layers, each its own module:
    primary of every shift under the roster in force;
 2. :mod:`.availability`: time off and public holidays as unavailable intervals;
 3. :mod:`.swaps`: the holiday swap search, in time order from the first shift;
-4. :mod:`.reduced`: the secondary, and reduced duty where nobody could swap;
+4. :mod:`.duty`: the secondary, and reduced duty where nobody could swap;
 5. :mod:`.overrides`: overrides, applied last.
 
 :mod:`.resolve` runs the layers and returns :class:`~.timeline.Slot` values that tile the

@@ -1,4 +1,4 @@
-"""When people are unavailable (SPEC §4.2): time off and public holidays.
+"""When people are unavailable (docs/schedule.md#who-is-unavailable): time off and public holidays.
 
 Dates are whole local days in the person's own time zone and a date range includes both
 ends; datetimes without an offset are in the person's time zone. Public holidays come
@@ -16,6 +16,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from opsctl.engine.holidays import HolidayCalendar
+from opsctl.engine.intervals import merge_intervals
 from opsctl.model import Org, Person, TimeOff
 from opsctl.model.zones import zone
 
@@ -192,11 +193,5 @@ class Availability:
 
     def gaps(self, person: str, start: datetime, end: datetime, *, holidays: bool = True) -> list[tuple[datetime, datetime]]:
         """The merged intervals within ``[start, end)`` when ``person`` is unavailable."""
-        merged: list[tuple[datetime, datetime]] = []
-        for absence in self.conflicts(person, start, end, holidays=holidays):
-            lo, hi = max(absence.start, start), min(absence.end, end)
-            if merged and lo <= merged[-1][1]:
-                merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-            else:
-                merged.append((lo, hi))
-        return merged
+        conflicts = self.conflicts(person, start, end, holidays=holidays)
+        return merge_intervals((max(a.start, start), min(a.end, end)) for a in conflicts)

@@ -1,6 +1,7 @@
-"""Overrides (SPEC §4.6): applied last, to their interval only, and they win.
+"""Overrides: applied last, to their interval only, and they win (docs/schedule.md).
 
-Times without an offset are in the rotation's time zone; a date is its local midnight.
+Times without an offset are in the rotation's time zone. A date is a whole local day, as
+in time off: a start date begins at its midnight, an end date covers that whole day.
 Where overrides of the same role overlap, the one written later in the file wins.
 """
 
@@ -30,7 +31,7 @@ def override_spans(org: Org, rotation: Rotation) -> list[OverrideSpan]:
     for override in org.overrides:
         if override.rotation != rotation.id:
             continue
-        start, end = to_instant(override.start, tz), to_instant(override.end, tz)
+        start, end = to_instant(override.start, tz), to_instant(override.end, tz, end_of_day=True)
         if end > start:
             spans.append(OverrideSpan(start, end, override.role, override.person, override))
     return spans

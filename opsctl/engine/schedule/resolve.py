@@ -78,9 +78,9 @@ class Engine:
                 Step("roster", f"the roster changes from this shift on{reason}: {', '.join(period.members)}", "new roster")
             )
         trail.extend(primaries.steps.get(k, []))
-        secondary = None
+        secondary, secondary_reduced = None, False
         if rotation.depth == 2:
-            secondary, step = choose_secondary(
+            secondary, step, secondary_reduced = choose_secondary(
                 period, primary, start, end, self.availability, holidays=rotation.public_holidays, name=self.name
             )
             if step is not None:
@@ -97,6 +97,7 @@ class Engine:
             k in primaries.asked,
             k in primaries.unswappable,
             tuple(trail),
+            secondary_reduced,
         )
 
     # -- slots ---------------------------------------------------------------------------
@@ -163,17 +164,17 @@ class Engine:
         slots: list[Slot] = []
         for a, b in pairwise(points):
             trail = list(shift.trail)
-            primary, secondary = shift.primary, shift.secondary
+            primary, secondary, secondary_reduced = shift.primary, shift.secondary, shift.secondary_reduced
             over_primary = winning(spans, "primary", a, b)
             if over_primary is not None:
                 primary = over_primary.person
                 trail.append(Step("override", self._override_text(over_primary, shift.primary), f"override: {primary}"))
             over_secondary = winning(spans, "secondary", a, b) if secondary is not None else None
             if over_secondary is not None:
-                secondary = over_secondary.person
+                secondary, secondary_reduced = over_secondary.person, False
                 trail.append(Step("override", self._override_text(over_secondary, shift.secondary), f"override: {secondary}"))
             if secondary is not None and secondary == primary and over_primary is not None and over_secondary is None:
-                secondary, step = self._stand_in_secondary(state, shift, primary, a, b)
+                secondary, step, secondary_reduced = self._stand_in_secondary(state, shift, primary, a, b)
                 trail.append(step)
             # An override is an agreement to cover: its person's public holidays do not count
             # against it (their time off still does, and validate warns about it).
@@ -220,6 +221,7 @@ class Engine:
                 primary_available=not primary_conflicts,
                 secondary_available=secondary_ok,
                 trail=tuple(trail),
+                secondary_reduced=secondary is not None and secondary_reduced,
             )
             previous = slots[-1] if slots else None
             if (
@@ -230,9 +232,10 @@ class Engine:
                     previous.secondary,
                     previous.primary_available,
                     previous.secondary_available,
+                    previous.secondary_reduced,
                     previous.trail,
                 )
-                == (primary, secondary, slot.primary_available, secondary_ok, slot.trail)
+                == (primary, secondary, slot.primary_available, secondary_ok, slot.secondary_reduced, slot.trail)
             ):
                 slots[-1] = _extend(previous, b)
             else:
@@ -241,26 +244,37 @@ class Engine:
 
     def _stand_in_secondary(
         self, state: _RotationState, shift: Shift, primary: str, a: datetime, b: datetime
-    ) -> tuple[str | None, Step]:
-        """The secondary when a primary override gave the role to the shift's secondary."""
+    ) -> tuple[str | None, Step, bool]:
+        """The secondary when a primary override gave the role to the shift's secondary, and
+        whether it has reduced duty (as :func:`choose_secondary` says)."""
         holidays = state.rotation.public_holidays
         replaced = shift.primary
         if replaced != primary and self.availability.available(replaced, a, b, holidays=holidays):
-            return replaced, Step(
-                "secondary",
-                f"{self.name(replaced)} is secondary while {self.name(primary)} covers as primary",
-                f"secondary: {replaced}",
+            return (
+                replaced,
+                Step(
+                    "secondary",
+                    f"{self.name(replaced)} is secondary while {self.name(primary)} covers as primary",
+                    f"secondary: {replaced}",
+                ),
+                False,
             )
         period = state.roster.period(shift.index)
-        chosen, _ = choose_secondary(period, primary, a, b, self.availability, holidays=holidays, name=self.name)
+        chosen, _, reduced = choose_secondary(period, primary, a, b, self.availability, holidays=holidays, name=self.name)
         if chosen is None:
-            return None, Step(
-                "secondary", f"nobody else can be secondary while {self.name(primary)} covers as primary", "no secondary"
+            return (
+                None,
+                Step("secondary", f"nobody else can be secondary while {self.name(primary)} covers as primary", "no secondary"),
+                False,
             )
-        return chosen, Step(
-            "secondary",
-            f"{self.name(chosen)} is secondary while {self.name(primary)} covers as primary",
-            f"secondary: {chosen}",
+        return (
+            chosen,
+            Step(
+                "secondary",
+                f"{self.name(chosen)} is secondary while {self.name(primary)} covers as primary",
+                f"secondary: {chosen}",
+            ),
+            reduced,
         )
 
     def _override_text(self, span: OverrideSpan, replaced: str | None) -> str:

@@ -1,4 +1,4 @@
-"""Rosters over time (SPEC §4.1, §4.9): the base primary of every shift.
+"""Rosters over time (docs/schedule.md#roster-changes): the base primary of every shift.
 
 A rotation starts with its ``members`` and each roster change applies from a handoff on.
 Shifts before a change keep their people; after it, the order continues through the new

@@ -1,4 +1,4 @@
-"""Holiday swaps (SPEC §4.3).
+"""Holiday swaps (docs/schedule.md#holiday-swaps).
 
 Shifts are resolved in time order from the rotation's first shift, so an answer never
 depends on the window asked for. When the primary of shift k is unavailable at any moment

@@ -51,6 +51,8 @@ class Shift:
     no_swap: bool
     """The primary is unavailable during part of the shift and nobody could swap (reduced duty)."""
     trail: tuple[Step, ...]
+    secondary_reduced: bool = False
+    """No member was available for the whole shift: ``secondary`` is the next member, with reduced duty."""
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,10 @@ class Slot:
     """A stretch of one shift during which the answer to "who is on call" does not change.
 
     Slots of a rotation tile any window from the rotation's first shift on, with no gap
-    and no overlap. ``reduced`` means the primary cannot take pages (the secondary is
-    paged first) or the secondary is unavailable; ``trail`` says why, step by step.
+    and no overlap. ``reduced`` means the primary is unavailable during the slot, so the
+    secondary is paged first (reduced duty); ``secondary_reduced`` that no member could
+    take the whole shift as secondary, so ``secondary`` holds it with reduced duty.
+    ``trail`` says why, step by step.
     """
 
     rotation: str
@@ -74,10 +78,12 @@ class Slot:
     primary_available: bool
     secondary_available: bool | None
     trail: tuple[Step, ...]
+    secondary_reduced: bool = False
 
     @property
     def reduced(self) -> bool:
-        return not self.primary_available or self.secondary_available is False
+        """Reduced duty: the primary is unavailable now and the secondary is paged first."""
+        return not self.primary_available
 
     @property
     def covered(self) -> bool:

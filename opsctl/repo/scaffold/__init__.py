@@ -19,8 +19,14 @@ _FILES = Path(__file__).parent / "files"
 _GITIGNORE = Path(__file__).parent / "gitignore"
 
 
-def scaffold(target: Path, *, team_id: str, team_name: str, zone: str, today: date, force: bool = False) -> list[Path]:
-    """Write the starter files into ``target``; returns what was written."""
+def scaffold(
+    target: Path, *, team_id: str, team_name: str | None = None, zone: str, today: date, force: bool = False
+) -> list[Path]:
+    """Write the starter files into ``target``; returns what was written.
+
+    Without ``team_name`` the team is named after its id (``data-eng`` → ``Data Eng``), and
+    so are the org, the rotation and the service.
+    """
     import re
 
     if not re.match(ID_PATTERN, team_id):
@@ -32,6 +38,8 @@ def scaffold(target: Path, *, team_id: str, team_name: str, zone: str, today: da
         raise UsageError(f"{target} already has an ownership.yaml (use --force to overwrite)")
     # last week's Monday: the first handoff is always in the past, whatever the hour and zone
     monday = today - timedelta(days=today.weekday() + 7)
+    if team_name is None:
+        team_name = " ".join(part[:1].upper() + part[1:] for part in re.split(r"[-_.]+", team_id) if part)
     values = {
         "team": team_id,
         "team_name": team_name,

@@ -1,0 +1,12 @@
+"""On-call health: how the paging went over a period, from what the alert router stored.
+
+- :mod:`.records`: :class:`~.records.AlertRecord`, one routed failure as the router's
+  store reads it back (when it came, whom it paged and when, when it was resolved);
+- :mod:`.report`: :func:`~.report.build_report`, pure: records, the org, the holiday
+  calendar and a period in, a :class:`~.report.Report` out;
+- :mod:`.text` and :mod:`.export`: the report as terminal tables and as JSON;
+- :mod:`.plots`: the report's charts as inline SVG, for the runbook site.
+
+The package sits beside ``answers``: it imports the engine and the model, never the
+router, sync, the runbooks or the command line. The router's store hands it records.
+"""

@@ -50,7 +50,11 @@ class ShiftGrid:
         """The UTC instant at which shift k starts (``k >= 0``)."""
         cached = self._cache.get(k)
         if cached is None:
-            cached = max(self._instant(j) for j in range(max(0, k - self._lookback), k + 1))
+            cached = self._instant(k)
+            for j in range(max(0, k - self._lookback), k):
+                earlier = self._instant(j)
+                if earlier > cached:
+                    cached = earlier
             self._cache[k] = cached
         return cached
 

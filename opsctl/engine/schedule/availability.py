@@ -186,7 +186,11 @@ class Availability:
         if track is not None and track.any_overlapping(start, end):
             return False
         if holidays:
-            holiday_track = self._ensure_holidays(person, start, end)
+            covered = self._holiday_cover.get(person)  # the check _ensure_holidays starts with, without the call
+            if covered is not None and covered[0] <= start and end <= covered[1]:
+                holiday_track: _Track | None = self._holidays[person]
+            else:
+                holiday_track = self._ensure_holidays(person, start, end)
             if holiday_track is not None and holiday_track.any_overlapping(start, end):
                 return False
         return True

@@ -84,7 +84,7 @@ def measures(scale: int, root: Path, only: set[str]) -> list[Measure]:
         "runbooks": [
             Measure(
                 f"runbooks render --format html (cold), {at}",
-                lambda code: code.argv("--root", str(root), *site, str(WORK / f"site-{code.name}")),
+                lambda code: code.argv("--root", str(root), *site, str(WORK / f"site-{code.name}-{scale}x")),
                 forget,
             )
         ],

@@ -132,3 +132,15 @@ def test_a_damaged_cache_file_is_ignored(tmp_path: Path, org: Org) -> None:
     Path(cache_file(str(root), environ)).write_bytes(b"\x80\x05not a pickle")
     assert read_slice(str(root), environ, team="data-eng") is None
     assert run("whoisoncall", "--team", "data-eng", root=root).exit_code == 0
+
+
+def test_slices_are_added_to_an_org_cached_without_them(tmp_path: Path) -> None:
+    root = copy_repo(tmp_path)
+    environ = dict(os.environ)
+    assert run("whoisoncall", "--at", "2026-12-17T20:00+01:00", "--format", "json", root=root).exit_code == 0
+    assert read_slice(str(root), environ) is not None  # the whole org
+    assert read_slice(str(root), environ, team="data-eng") is None  # no slices yet: they cost as much again
+    args = ["whoisoncall", "--team", "data-eng", "--at", "2026-12-17T20:00+01:00", "--format", "json"]
+    first = run(*args, root=root)
+    assert read_slice(str(root), environ, team="data-eng") is not None
+    assert run(*args, root=root).stdout == first.stdout

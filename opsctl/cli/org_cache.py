@@ -62,16 +62,39 @@ def read_slice(root: str, environ: Mapping[str, str], *, team: str | None = None
             whole = pickle.loads(data["whole"])
             return whole if isinstance(whole, Org) else None
         owner = data["pipelines"].get(pipeline) if pipeline is not None else team
-        if owner is None or (team is not None and owner != team) or owner not in data["teams"]:
-            return None  # unknown: the whole org says what is wrong, with a did-you-mean
+        if owner is None or (team is not None and owner != team) or data["teams"] is None or owner not in data["teams"]:
+            return None  # unknown (the whole org says what is wrong, with a did-you-mean), or no slices written yet
         found = pickle.loads(data["teams"][owner])
         return found if isinstance(found, Org) else None
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, KeyError, TypeError, ValueError):
         return None
 
 
-def write_slices(root: str, environ: Mapping[str, str], org: Org) -> None:
-    """Write every team's slice of ``org`` (loaded from ``root`` and valid); a cache that cannot be written is skipped."""
+def add_slices(root: str, environ: Mapping[str, str]) -> Org | None:
+    """The cached org when it is current, with every team's slice now written beside it; else None."""
+    import contextlib
+
+    from opsctl.system.files import write_atomically
+
+    try:
+        with open(cache_file(root, environ), "rb") as handle:
+            data: dict[str, Any] = pickle.load(handle)
+        if data.get("version") != FORMAT_VERSION or data.get("key") != full_key(root):
+            return None
+        whole = pickle.loads(data["whole"])
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, KeyError, TypeError, ValueError):
+        return None
+    if not isinstance(whole, Org):
+        return None
+    data["teams"] = {team: pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL) for team, part in team_slices(whole).items()}
+    with contextlib.suppress(OSError):
+        write_atomically(cache_file(root, environ), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL), make_folder=True)
+    return whole
+
+
+def write_slices(root: str, environ: Mapping[str, str], org: Org, *, slices: bool = True) -> None:
+    """Write ``org`` (loaded from ``root`` and valid) and, with ``slices``, every team's slice
+    of it; a cache that cannot be written is skipped."""
     import contextlib
     from dataclasses import replace
 
@@ -83,7 +106,9 @@ def write_slices(root: str, environ: Mapping[str, str], org: Org) -> None:
         "key": full_key(root),
         "whole": pickle.dumps(replace(org, sources=SourceMap()), protocol=pickle.HIGHEST_PROTOCOL),
         "pipelines": {pipeline.id: pipeline.team for pipeline in org.pipelines.values()},
-        "teams": {team: pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL) for team, part in team_slices(org).items()},
+        "teams": {team: pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL) for team, part in team_slices(org).items()}
+        if slices
+        else None,
     }
     with contextlib.suppress(OSError):
         write_atomically(cache_file(root, environ), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL), make_folder=True)

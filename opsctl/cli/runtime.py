@@ -80,19 +80,24 @@ class Runtime:
         since (:mod:`opsctl.cli.org_cache`); with ``team`` or ``pipeline``, possibly only
         that team's slice of it: enough for answers about that team alone.
         """
+        scoped = team is not None or pipeline is not None
         if not catalog:
-            from opsctl.cli.org_cache import read_slice
+            from opsctl.cli.org_cache import add_slices, read_slice
 
             cached = read_slice(str(self.root), self.env, team=team, pipeline=pipeline)
             if cached is not None:
-                if team is not None or pipeline is not None:
+                if scoped:
                     self._slice = cached
                 return cached
+            whole = add_slices(str(self.root), self.env) if scoped else None
+            if whole is not None:
+                return whole  # the org was cached by a command that needed no slices; now they are there too
         org = self.load(catalog=catalog, placeholders=False).require_ok()
         if not catalog:
             from opsctl.cli.org_cache import write_slices
 
-            write_slices(str(self.root), self.env, org)
+            # the slices cost as much again to write: only for a command that reads one
+            write_slices(str(self.root), self.env, org, slices=scoped)
         return org
 
     @property

@@ -200,6 +200,8 @@ class _Reader:
         self.texts: dict[str, str] = {}
         # With a cache, placeholders are always found, so that every cached piece holds them.
         self.placeholders: list[Finding] | None = [] if placeholders or cache is not None else None
+        self.markers = placeholders
+        """Whether to scan the texts for placeholder markers (not kept in the cache: a scan is cheap)."""
         self.cache = cache
 
     def document(self, path: str, cls: type, *, required: bool = False) -> Any:
@@ -250,7 +252,7 @@ class _Reader:
         text = text.removeprefix("\ufeff")
         self.texts[path] = text
         self.sources.add_text(path, text, read_fields)
-        if self.placeholders is not None:
+        if self.markers and self.placeholders is not None:
             self.placeholders.extend(markers_in_text(path, text))
         if len(text) > BATCHED_FROM:
             batched = split_batches(text)

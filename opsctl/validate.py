@@ -18,8 +18,8 @@ from opsctl.model.findings import Finding, error, sorted_findings, warning
 from opsctl.model.locations import Location
 from opsctl.model.names import schedule_name, service_name, team_service_name, usergroup_names
 from opsctl.model.spelling import did_you_mean
-from opsctl.repo.loader import OVERRIDES, RUNBOOKS_DIR, TIME_OFF, LoadResult, RepoFiles
-from opsctl.repo.placeholders import empty_sections, markdown_empty_sections, markers_in_text
+from opsctl.repo.loader import RUNBOOKS_DIR, LoadResult, RepoFiles
+from opsctl.repo.placeholders import markdown_empty_sections, markers_in_text
 
 LEAD_REQUIRED_FROM = 3
 """Teams of this many members or more must name a lead (the org's rule)."""
@@ -157,11 +157,7 @@ def _written(org: Org, obj: object, field: str) -> Location | None:
 
 def check_placeholders(result: LoadResult) -> Iterator[Finding]:
     files = result.files
-    for path, node in result.documents.items():
-        text = _text(files, path)
-        if text is not None:
-            yield from markers_in_text(path, text)
-        yield from empty_sections(path, node, lists_may_be_empty=path in (TIME_OFF, OVERRIDES))
+    yield from result.placeholders  # the YAML files', found while loading them
     if files is None:
         return
     for path in files.list_files(RUNBOOKS_DIR, RUNBOOK_SUFFIXES, recursive=True):

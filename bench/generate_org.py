@@ -1,9 +1,10 @@
 """Write a synthetic large ops repository: 200 people, 50 teams, 50 rotations, 1,000 pipelines,
-2,000 time-off entries, a catalog per team and a runbook note per service.
+2,000 time-off entries, a catalog per team and a runbook note per service; ``--scale N``
+multiplies every count by N (``--scale 10``: 10,000 pipelines).
 
-    python bench/generate_org.py bench/_work/large [--seed 7]
+    python bench/generate_org.py bench/_work/large [--seed 7] [--scale 1]
 
-Deterministic for a seed. Prints what it wrote.
+Deterministic for a seed and a scale. Prints what it wrote.
 """
 
 from __future__ import annotations
@@ -31,7 +32,35 @@ CATEGORIES = ["data-source", "processing", "infrastructure", "dependency", "unex
 TIERS = ["investor-facing", "business-critical", "experiment", "internal"]
 
 
-def generate(root: Path, seed: int = 7, people: int = 200, teams: int = 50, pipelines: int = 1000, time_off: int = 2000) -> None:
+PEOPLE, TEAMS, PIPELINES, TIME_OFF = 200, 50, 1000, 2000
+"""The counts at scale 1 (the "large org")."""
+
+
+def scaled_root(scale: int) -> Path:
+    """Where the benchmarks keep the org of a scale: bench/_work/large for 1, large-3x for 3, …"""
+    work = Path(__file__).parent / "_work"
+    return work / ("large" if scale == 1 else f"large-{scale}x")
+
+
+def ensure(scale: int) -> Path:
+    """The org of ``scale`` under bench/_work, generated when it is not there yet."""
+    root = scaled_root(scale)
+    if not (root / "ownership.yaml").exists():
+        generate(root, scale=scale)
+    return root
+
+
+def generate(
+    root: Path,
+    seed: int = 7,
+    people: int = PEOPLE,
+    teams: int = TEAMS,
+    pipelines: int = PIPELINES,
+    time_off: int = TIME_OFF,
+    *,
+    scale: int = 1,
+) -> None:
+    people, teams, pipelines, time_off = people * scale, teams * scale, pipelines * scale, time_off * scale
     rng = random.Random(seed)
     per_team = people // teams
     person_rows = []
@@ -170,9 +199,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("root", type=Path)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--scale", type=int, default=1, help="Multiply every count by this (10: 10,000 pipelines).")
     args = parser.parse_args()
-    generate(args.root, args.seed)
-    print(f"wrote a synthetic org to {args.root}: 200 people, 50 teams, 50 rotations, 1000 pipelines, 2000 time-off entries")
+    generate(args.root, args.seed, scale=args.scale)
+    n = args.scale
+    print(
+        f"wrote a synthetic org to {args.root}: {PEOPLE * n} people, {TEAMS * n} teams, {TEAMS * n} rotations, "
+        f"{PIPELINES * n} pipelines, {TIME_OFF * n} time-off entries"
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """`opsctl runbooks render` on the synthetic large org (1,000 pipeline pages, 50 service pages
 and the index) as whole processes, in HTML and in Markdown; then, in one process, where the
 time goes. Goal: under 3 s per format.
+Then, at 1×/3×/10× the org beside main, the HTML render.
 
     python bench/runbooks_bench.py [--runs 5]
 """
@@ -15,6 +16,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from generate_org import generate
+from scale_bench import add_arguments, scale_table
 from timing import OPSCTL, PYTHON, WORK, report, time_command
 
 
@@ -55,6 +57,7 @@ def stages(root: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
+    add_arguments(parser, runs=3)
     args = parser.parse_args()
     large = WORK / "large"
     if not (large / "ownership.yaml").exists():
@@ -70,6 +73,9 @@ def main() -> None:
         report(f"opsctl runbooks render --format {fmt}, large org", timings)
     print("in one process, warm:")
     stages(str(large))
+
+    print("at 1×, 3× and 10× the synthetic org (CPU s and peak MB per process, beside --against):")
+    scale_table(args, {"runbooks"})
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """`opsctl whoisoncall` on the example org as a whole process, beside `python -c pass` in the
 same run (goal: median at most 6x the bare interpreter), and a full year resolved for the
 synthetic large org in-process (goal: under 1 s).
+Then, at 1×/3×/10× the org beside main, whoisoncall (all; one team at +30d) and schedule.
 
     python bench/whoisoncall_bench.py [--runs 21]
 """
@@ -14,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from generate_org import generate
+from scale_bench import add_arguments, scale_table
 from timing import OPSCTL, PYTHON, ROOT, WORK, report, time_command
 
 
@@ -38,6 +40,7 @@ def resolve_year(root: str) -> tuple[float, float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=21)
+    add_arguments(parser, runs=3)
     args = parser.parse_args()
     env = os.environ | {"OPSCTL_CACHE_DIR": str(WORK / "cache")}
     base = [OPSCTL, "--root", str(ROOT), "whoisoncall"]
@@ -69,6 +72,9 @@ def main() -> None:
         f"large org: load {best[0] * 1000:.0f} ms, "
         f"a full year of 50 rotations resolved in {best[1] * 1000:.0f} ms ({best[2]} slots)"
     )
+
+    print("at 1×, 3× and 10× the synthetic org (CPU s and peak MB per process, beside --against):")
+    scale_table(args, {"whoisoncall", "team", "schedule"})
 
 
 if __name__ == "__main__":

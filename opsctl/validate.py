@@ -15,9 +15,11 @@ from pathlib import Path
 from opsctl.engine.holidays import HolidayCalendar
 from opsctl.model import Org
 from opsctl.model.findings import Finding, error, sorted_findings, warning
+from opsctl.model.locations import Location
+from opsctl.model.names import schedule_name, service_name, team_service_name, usergroup_names
 from opsctl.model.spelling import did_you_mean
-from opsctl.repo.loader import OVERRIDES, RUNBOOKS_DIR, TIME_OFF, LoadResult, RepoFiles
-from opsctl.repo.placeholders import empty_sections, markdown_empty_sections, markers_in_text
+from opsctl.repo.loader import RUNBOOKS_DIR, LoadResult, RepoFiles
+from opsctl.repo.placeholders import markdown_empty_sections, markers_in_text
 
 LEAD_REQUIRED_FROM = 3
 """Teams of this many members or more must name a lead (the org's rule)."""
@@ -30,6 +32,7 @@ def validate(result: LoadResult, *, now: datetime, holidays: HolidayCalendar, ca
     findings.extend(check_leads(org))
     findings.extend(check_bus_factor(org))
     findings.extend(check_countries(org, holidays))
+    findings.extend(check_names(org))
     findings.extend(check_placeholders(result))
     from opsctl.runbooks.check import check_runbooks
 
@@ -105,13 +108,56 @@ def check_countries(org: Org, holidays: HolidayCalendar) -> Iterator[Finding]:
             )
 
 
+def check_names(org: Org) -> Iterator[Finding]:
+    """Two objects sync would give the same name, case aside (from the naming settings): sync
+    makes the first, and PagerDuty or Slack would refuse the second on every run."""
+    pd, sl = org.settings.pagerduty, org.settings.slack
+    with_rotations = [t for t in org.teams.values() if org.rotations_of(t.id)]
+    services: list[tuple[str, str, object, str]] = [
+        (team_service_name(org, t), f"team {t.id}", t, "team_service_name") for t in org.teams.values()
+    ]
+    if pd.service_per == "pipeline":
+        services += [
+            (service_name(org, p), f"pipeline {p.id}", p, "service_name") for p in org.pipelines.values() if p.team in org.teams
+        ]
+    schedules = [
+        (schedule_name(org, r, role), f"rotation {r.id} ({role})", r, "schedule_name")
+        for r in org.rotations.values()
+        if r.team in org.teams  # an unknown team is an error of its own
+        for role in ("primary", "secondary")[: r.depth]
+    ]
+    handles = [(usergroup_names(org, t)[0], f"team {t.id}", t, "usergroup_handle") for t in with_rotations]
+    names = [(usergroup_names(org, t)[1], f"team {t.id}", t, "usergroup_name") for t in with_rotations]
+    for service, kind, named, settings in (
+        ("PagerDuty", "service", services, pd),
+        ("PagerDuty", "schedule", schedules, pd),
+        ("Slack", "user group handle", handles, sl),
+        ("Slack", "user group name", names, sl),
+    ):
+        seen: dict[str, str] = {}
+        for name, who, obj, setting in named:
+            first = seen.setdefault(name.casefold(), who)
+            if first == who:
+                continue
+            section = "pagerduty" if service == "PagerDuty" else "slack"
+            yield error(
+                f"settings.{section}.{setting} gives {first} and {who} the same {kind} {name!r}: "
+                f"{service} names must differ whatever their case, so sync would make only the first",
+                _written(org, settings, setting) or org.sources.of(obj, "name"),
+                hint="put the id in the pattern ({team}, {pipeline}, {rotation}), or rename one of them",
+                code="duplicate-name",
+            )
+
+
+def _written(org: Org, obj: object, field: str) -> Location | None:
+    """Where ``obj``'s ``field`` is written, or None when it takes its default."""
+    found = org.sources.of(obj, field)
+    return found if found is not None and found != org.sources.of(obj) else None
+
+
 def check_placeholders(result: LoadResult) -> Iterator[Finding]:
     files = result.files
-    for path, node in result.documents.items():
-        text = _text(files, path)
-        if text is not None:
-            yield from markers_in_text(path, text)
-        yield from empty_sections(path, node, lists_may_be_empty=path in (TIME_OFF, OVERRIDES))
+    yield from result.placeholders  # the YAML files', found while loading them
     if files is None:
         return
     for path in files.list_files(RUNBOOKS_DIR, RUNBOOK_SUFFIXES, recursive=True):

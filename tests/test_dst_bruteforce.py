@@ -1,4 +1,4 @@
-"""Step through DST transitions minute by minute and check every answer (SPEC §4.1)."""
+"""Step through DST transitions minute by minute and check every answer (docs/schedule.md, "Shifts")."""
 
 from __future__ import annotations
 

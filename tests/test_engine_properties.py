@@ -141,7 +141,7 @@ def test_same_input_same_schedule(case: dict[str, Any]) -> None:
 
 
 def _reference_primaries(org: Org, engine: Engine, count: int) -> list[str]:
-    """SPEC §4.3 read literally, with no incremental state: the engine must agree."""
+    """The holiday swap rule of docs/schedule.md ("Holiday swaps") read literally, with no incremental state."""
     rotation = org.rotations["r"]
     grid = engine.grid("r")
     n = len(rotation.members)

@@ -50,6 +50,23 @@ def test_slack_fake_rejects_what_slack_rejects(slack: SlackFake) -> None:
     assert [why.split(":")[0] for _, why in slack.rejected] == ["missing_scope", "invalid_arguments", "invalid_auth"]
 
 
+def test_slack_fake_refuses_handles_a_user_name_could_not_have() -> None:
+    fake = SlackFake(users={}, tokens={"xoxb-good": frozenset({"usergroups:write", "usergroups:read"})})
+    fake.start()
+    try:
+        client = client_for(fake)
+        for handle in ("Data-Eng-Oncall", "data eng", "on@call"):
+            with pytest.raises(SlackApiError, match="bad_handle"):
+                client.usergroups_create(name=f"group {handle}", handle=handle)
+        made = client.usergroups_create(name="Data on-call", handle="data_eng.on-call2")["usergroup"]
+        with pytest.raises(SlackApiError, match="bad_handle"):
+            client.usergroups_update(usergroup=made["id"], handle="Data")
+        assert [why for _, why in fake.rejected] == ["bad_handle"] * 4
+        assert [g["handle"] for g in fake.usergroups.values()] == ["data_eng.on-call2"]
+    finally:
+        fake.stop()
+
+
 def test_rate_limits_are_retried_after_retry_after(slack: SlackFake) -> None:
     slack.inject(Fault(429, lambda r: r.path.endswith("users.lookupByEmail"), times=2, headers={"Retry-After": "0"}))
     assert client_for(slack).users_lookupByEmail(email="ana@example.com")["ok"]

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from opsctl.engine.schedule.resolve import Engine
 from opsctl.errors import UsageError
-from opsctl.health.columns import Column, render_columns
 from opsctl.health.export import report_json
 from opsctl.health.plots import charts, nice_ceiling
 from opsctl.health.records import AlertRecord, Page
@@ -327,28 +326,13 @@ def test_long_periods_are_charted_per_week_in_the_reports_zone() -> None:
 # -- text ------------------------------------------------------------------------------------
 
 
-def test_columns_align_and_fit_the_width() -> None:
-    columns = (Column("Name", "left", shrink=True), Column("Pages"), Column("Night", drop=1), Column("Note", "left", shrink=True))
-    rows = [["Berit Berlin-Brandenburg", "12", "3", "a rather long note about the week"], ["Chidi", "1", "0", ""]]
-    assert render_columns(columns, rows, width=None) == (
-        "Name                      Pages  Night  Note\n"
-        "Berit Berlin-Brandenburg     12      3  a rather long note about the week\n"
-        "Chidi                         1      0\n"
-    )
-    assert render_columns(columns, rows, width=48) == (
-        "Name              Pages  Night  Note\nBerit Berlin-Br…     12      3  a rather long n…\nChidi                 1      0\n"
-    )
-    assert render_columns(columns, rows, width=30) == (
-        "Name        Pages  Note\nBerit Ber…     12  a rather l…\nChidi           1\n(left out to fit 30 columns:\nNight)\n"
-    )
-    assert render_columns(columns, rows, width=None, bold=True).startswith("\x1b[1mName")
-
-
 def test_the_text_report_fits_its_width_everywhere() -> None:
     found = report_of(failures_to_resolve(), now="2026-12-10T12:00Z")
     for width in (60, 80, 100, 160):
-        text = render_text(found, width=width)
-        assert max(len(line) for line in text.splitlines()) <= width, width
+        for boxed in (False, True):
+            text = render_text(found, width=width, boxed=boxed)
+            assert max(len(line) for line in text.splitlines()) <= width, (width, boxed)
+            assert "Summary" in text.replace("SUMMARY", "Summary")  # a free-text column wraps, it does not leave
     assert "MTTR 1h30m, within the goal of 2h" in render_text(found, width=None)
 
 

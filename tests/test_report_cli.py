@@ -205,12 +205,12 @@ Time to resolve: MTTR 1h50m, over the goal of 1h30m; median 1h, p90 4h, longest 
 within the goal; 1 still open, 1 of them past the goal
 
 Teams
-Team    Failures  Held  Pages  Off-hours  Night  Weekend  Holiday  Repeats     MTTR  In goal  Open
+TEAM    FAILURES  HELD  PAGES  OFF-HOURS  NIGHT  WEEKEND  HOLIDAY  REPEATS     MTTR  IN GOAL  OPEN
 Team T         5     1      4          1      1        1        0        3  1h50m ✗      2/3     1
 (left out to fit 100 columns: Grouped)
 
 Noisiest pipelines
-Pipeline     Team  Tier             Failures  Pages  Off-hours  Repeats     MTTR  In goal  Open
+PIPELINE     TEAM  TIER             FAILURES  PAGES  OFF-HOURS  REPEATS     MTTR  IN GOAL  OPEN
 crit         t     investor-facing         2      2          1        2  2h30m ✗      1/2     0
 exp          t     experiment              1      1          0        1        —        —     1
 (unmatched)  t     —                       1      1          0        0    30m ✓      1/1     0
@@ -218,14 +218,17 @@ exp2         t     experiment              1      0          0        0        �
 (left out to fit 100 columns: Grouped, Holiday, Weekend, Night, Held)
 
 Noisiest failures
-Pipeline  Failures  Repeats  Grouped  Pages   MTTR  Open  Summary
-crit             2        2        0      2  2h30m     0  Airflow DAG crit: task load failed (run r…
-exp              1        1        0      1      —     1  Airflow DAG exp: task load failed (run r1…
+PIPELINE  FAILURES  REPEATS  GROUPED  PAGES   MTTR  OPEN  SUMMARY
+crit             2        2        0      2  2h30m     0  Airflow DAG crit: task load failed (run
+                                                          r3, try 1): boom
+exp              1        1        0      1      —     1  Airflow DAG exp: task load failed (run r1,
+                                                          try 1): boom
 (t)              1        0        0      1    30m     0  warehouse disk full
-exp2             1        0        0      0      —     0  Airflow DAG exp2: task load failed (run r…
+exp2             1        0        0      0      —     0  Airflow DAG exp2: task load failed (run
+                                                          r1, try 1): boom
 
 People: pages and on-call hours (from fairness)
-Person          Pages  Owner  On-call  Off-hours  Night  Weekend  On-call h  Pages/wk on call  Flags
+PERSON          PAGES  OWNER  ON-CALL  OFF-HOURS  NIGHT  WEEKEND  ON-CALL H  PAGES/WK ON CALL  FLAGS
 Ana Berg (ana)      2      1        1          1      1        1        328               0.5
 Bo Reyes (bo)       2      1        1          0      0        0        328               0.5
 (left out to fit 100 columns: Lead, Holiday)
@@ -235,6 +238,23 @@ Holiday count pages, each in the paged person's own time zone, working days and 
 MTTR: mean time to resolve the failures that paged (✓ within the goal of 1h30m, ✗ over it); In goal:
 resolved within it. Pages/wk on call: pages as the on-call per week on call.
 """
+
+
+def test_the_report_draws_its_tables_as_every_command_does(routed: Routed, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    boxed = report(routed, *PERIOD, "--format", "table").stdout
+    assert max(len(line) for line in boxed.splitlines()) <= 80
+    assert "┃ Person         ┃ Pages ┃" in boxed  # the people table fits whole in a box
+    assert "(left out to fit 80 columns: Lead, Holiday, Weekend, Night, Pages/wk on call)" in boxed
+    lines = [line.rstrip() for line in boxed.splitlines()]
+    summary = [line.split("  ")[-1].strip() for line in lines[lines.index("Noisiest failures") :]]
+    assert summary[3:6] == ["Airflow DAG crit: task", "load failed (run r3,", "try 1): boom"]  # wrapped at spaces
+    monkeypatch.delenv("COLUMNS")
+    piped = report(routed, *PERIOD).stdout  # piped without $COLUMNS: no limit, nothing left out
+    assert "left out" not in piped and "│" not in piped
+    whole = "crit             2        2        0      2  2h30m     0  Airflow DAG crit: task load failed (run r3, try 1): boom"
+    assert whole in piped.splitlines()
+    assert report(routed, *PERIOD, "--format", "plain").stdout == piped
 
 
 def test_a_period_holds_the_failures_whose_first_alert_came_in_it(routed: Routed) -> None:

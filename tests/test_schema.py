@@ -63,6 +63,17 @@ BROKEN = [
         {"overrides": [{"rotation": "r", "person": "a", "start": "2026-01-05", "end": "2026-01-06", "role": "tertiary"}]},
     ),
     ("ownership", {"people": [{"id": "a", "name": "A", "email": "not-an-email", "timezone": "UTC"}], "teams": []}),
+    *(
+        ("ownership", {"people": [], "teams": [], "settings": {section: {key: pattern}}})
+        for section, key, pattern in [
+            ("slack", "usergroup_handle", "{team} On-Call"),  # Slack would refuse the handle
+            ("slack", "usergroup_handle", "oncall"),  # every team's group the same handle
+            ("slack", "usergroup_name", "{team_name} on-call {{x}}"),
+            ("pagerduty", "service_name", "{pipeline_name} ({pipline})"),  # an unknown field
+            ("pagerduty", "schedule_name", "{rotation_name}"),  # a rotation's two schedules the same name
+            ("pagerduty", "team_service_name", "{team"),
+        ]
+    ),
 ]
 
 

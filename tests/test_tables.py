@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from opsctl.answers.columns import Table, layout, render_plain, wrap
+from opsctl.answers.columns import Table, fit, layout, render_plain, wrap
 from opsctl.answers.tables import render
 from tests.router_support import running_router
 from tests.support import REPO_ROOT, run
@@ -80,6 +80,77 @@ def test_several_tables_are_titled_and_set_apart() -> None:
     second = Table(("B",), [["2"]], title="second")
     assert render_plain([first], None) == "A\n1\n"
     assert render_plain([first, second], None) == "first\nA\n1\n\nsecond\nB\n2\n"
+
+
+WIDE = Table(
+    ("Name", "Pages", "Night", "Note"),
+    [["Berit Berlin-Brandenburg", "12", "3", "a rather long note about the week"], ["Chidi", "1", "0", ""]],
+    right=[1, 2],
+    optional={2: 1},
+)
+
+
+def test_optional_columns_stay_while_the_table_fits_comfortably() -> None:
+    assert render_plain([WIDE], None) == (
+        "NAME                      PAGES  NIGHT  NOTE\n"
+        "Berit Berlin-Brandenburg     12      3  a rather long note about the week\n"
+        "Chidi                         1      0\n"
+    )
+    # every column can wrap down to 16 characters (or its longest word) and keep its place
+    assert render_plain([WIDE], 60) == (
+        "NAME                    PAGES  NIGHT  NOTE\n"
+        "Berit                      12      3  a rather long note\n"
+        "Berlin-Brandenburg                    about the week\n"
+        "Chidi                       1      0\n"
+    )
+
+
+def test_optional_columns_leave_to_fit_and_the_table_says_so() -> None:
+    assert render_plain([WIDE], 48) == (
+        "NAME                 PAGES  NOTE\n"
+        "Berit                   12  a rather long note\n"
+        "Berlin-Brandenburg          about the week\n"
+        "Chidi                    1\n"
+        "(left out to fit 48 columns: Night)\n"
+    )
+    boxed = render([WIDE], boxed=True, color=False, width=48)
+    assert "Night" not in boxed.replace("(left out to fit 48 columns: Night)", "")
+    assert boxed.rstrip().endswith("(left out to fit 48 columns: Night)")
+    assert max(len(line) for line in boxed.splitlines()) <= 48
+
+
+def test_the_highest_rank_leaves_first_and_only_as_many_as_needed() -> None:
+    table = Table(
+        ("Who", "A-long-header", "B-long-header", "C-long-header", "D-long-header"),
+        [["x", "1", "2", "3", "4"]],
+        optional={1: 2, 2: 9, 3: 5},
+    )
+    assert fit(table, 48).left_out == ["B-long-header"]  # 3 + 3 × 13 + 3 gaps: fits without B
+    fitted = fit(table, 47)
+    assert (fitted.headers, fitted.left_out) == (["Who", "A-long-header", "D-long-header"], ["B-long-header", "C-long-header"])
+    assert fit(table, 80) is table  # it fits: nothing leaves
+    assert fit(table, None) is table
+    narrow = fit(table, 10)  # the columns that are not optional stay, however narrow the width
+    assert narrow.headers == ["Who", "D-long-header"]
+    assert narrow.left_out == ["B-long-header", "C-long-header", "A-long-header"]
+    text = render_plain([table], 10)
+    assert max(len(line) for line in text.splitlines()) <= 10
+    assert text.endswith("columns:\nB-long-\nheader,\nC-long-\nheader,\nA-long-\nheader)\n")
+
+
+def test_fitting_keeps_alignment_and_the_rest_of_the_table() -> None:
+    table = Table(("Name", "Drop me", "Count"), [["ab", "zzzzzzzzzzzzzzzzzzzzzzzz", "7"]], right=[2], optional={1: 1}, title="T")
+    fitted = fit(table, 20)
+    assert (fitted.headers, fitted.rows, fitted.right, fitted.title) == (["Name", "Count"], [["ab", "7"]], {1}, "T")
+
+
+def test_a_box_loses_its_edges_before_columns_wrap_narrower_than_is_comfortable() -> None:
+    table = Table(("Team", "Rotation", "Notes"), [["Data Engineering", "data-eng-weekly", "swapped with shift 48"]])
+    full = render([table], boxed=True, color=False, width=62)  # every cell whole in the full box
+    assert full.startswith("┏") and "Data Engineering │" in full
+    # in the full box Notes would wrap at 15 characters ("swapped with"); without the edges, at 19
+    tight = render([table], boxed=True, color=False, width=56)
+    assert not tight.startswith("┏") and "Data Engineering │ data-eng-weekly │ swapped with shift" in tight
 
 
 @given(

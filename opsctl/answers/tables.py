@@ -11,7 +11,10 @@ Nothing but the standard library is imported at module level.
 
 from __future__ import annotations
 
-from opsctl.answers.columns import Table, cell_lines, layout, narrowest, render_plain
+from opsctl.answers.columns import Table, cell_lines, comfortable, fit, layout, left_out_note, narrowest, render_plain
+
+BOX_WIDTH = 120
+"""The width of a boxed table when there is no terminal to measure and no ``$COLUMNS``."""
 
 TYPE_CHECKING = False  # `typing` costs milliseconds the answer cache does not have
 if TYPE_CHECKING:
@@ -108,7 +111,9 @@ def schedule_table(org: Org, slots: list[Slot]) -> Table:
 
 def render(tables: Sequence[Table], *, boxed: bool, color: bool, width: int | None) -> str:
     """Tables as a terminal shows them (``boxed``, bold headers with ``color``) or as a pipe
-    gets them (plain aligned columns), wrapped to ``width`` (None: no limit)."""
+    gets them (plain aligned columns), wrapped to ``width`` (None: no limit for plain
+    columns, :data:`BOX_WIDTH` for a box), optional columns left out where the table would
+    not fit (:func:`~opsctl.answers.columns.fit`)."""
     if not boxed:
         return render_plain(tables, width)
     import io
@@ -119,18 +124,25 @@ def render(tables: Sequence[Table], *, boxed: bool, color: bool, width: int | No
     from rich.text import Text
 
     buffer = io.StringIO()
-    console_width = width or 120
+    console_width = width or BOX_WIDTH
     console = Console(file=buffer, width=console_width, force_terminal=color, no_color=not color, highlight=False)
-    for table in tables:
+    for number, table in enumerate(tables):
+        if number:
+            console.print()
+        table = fit(table, console_width)
         count = len(table.headers)
         # The full box takes a rule between columns and at both edges and a space each side of
-        # a cell; where that would break words, the rules between columns go, then the edges.
+        # a cell; where that would wrap columns narrower than is comfortable to read, or else
+        # break words, the edges go, then the rules between columns.
         styles: list[tuple[int, box.Box, bool, tuple[int, int, int, int]]] = [
             (3 * count + 1, box.HEAVY_HEAD, True, (0, 1, 0, 1)),
             (3 * count - 3, box.MINIMAL_HEAVY_HEAD, False, (0, 1, 0, 1)),
             (2 * count - 2, box.SIMPLE_HEAD, False, (0, 1, 0, 0)),
         ]
-        overhead, lines_of, edge, padding = next((s for s in styles if narrowest(table) <= console_width - s[0]), styles[-1])
+        least = comfortable(table)
+        if least > console_width - styles[-1][0]:
+            least = narrowest(table)
+        overhead, lines_of, edge, padding = next((s for s in styles if least <= console_width - s[0]), styles[-1])
         widths = layout(table, max(console_width - overhead, count))
         header, rows = cell_lines(table, widths)
         drawn = RichTable(
@@ -152,4 +164,6 @@ def render(tables: Sequence[Table], *, boxed: bool, color: bool, width: int | No
         for cells in rows:
             drawn.add_row(*(Text("\n".join(lines)) for lines in cells))
         console.print(drawn)
+        for line in left_out_note(table, console_width):
+            console.print(Text(line))
     return buffer.getvalue()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from opsctl.cli.runtime import Runtime, emit_json, runtime, stdout_is_tty
+from opsctl.cli.runtime import BOXED, Runtime, emit_json, runtime, table_style
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 DEFAULT_WEEKS = 4
 FORMATS = ("auto", "table", "plain", "json")
-FORMAT_HELP = "auto: tables with a bold header on a terminal, plain aligned columns when piped; json: everything."
+FORMAT_HELP = "auto: boxed tables on a terminal, plain aligned columns when piped (both as wide as $COLUMNS); json: everything."
 DB_HELP = "Alert database [default: $OPSCTL_ROUTER_DB, else opsctl-router.sqlite3 in the repository]."
 
 
@@ -55,16 +55,6 @@ def build_health(
     return health_report(records, org, engine, start, end, now=rt.now, zone=rt.zone, team=team)
 
 
-def output_width(rt: Runtime) -> int | None:
-    """``$COLUMNS`` when set, else the terminal's width; None (no limit) when piped."""
-    import shutil
-
-    raw = rt.env.get("COLUMNS", "")
-    if raw.isdigit() and int(raw) > 0:
-        return int(raw)
-    return shutil.get_terminal_size().columns if stdout_is_tty() else None
-
-
 @click.command("report")
 @click.option("--team", metavar="TEAM", help="Only this team's alerts, people and rotations.")
 @click.option("--from", "start", metavar="TIME", help="Start of the period (default: --weeks before --to).")
@@ -93,5 +83,5 @@ def report_command(team: str | None, start: str | None, end: str | None, weeks: 
         return
     from opsctl.health.text import render_text
 
-    bold = fmt == "table" or (fmt == "auto" and stdout_is_tty())
-    click.echo(render_text(report, width=output_width(rt), bold=bold), nl=False)
+    boxed, color, width = table_style(BOXED[fmt])
+    click.echo(render_text(report, width=width, boxed=boxed, color=color), nl=False)

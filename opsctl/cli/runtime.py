@@ -34,6 +34,7 @@ class Runtime:
         self.env = current()
         self.now = datetime.now(UTC)
         self._calendar: CachedHolidays | None = None
+        self._slice: Org | None = None
 
     @cached_property
     def cache(self) -> Path:
@@ -44,7 +45,7 @@ class Runtime:
 
     @cached_property
     def root(self) -> Path:
-        from opsctl.repo.loader import resolve_root
+        from opsctl.repo.root import resolve_root
 
         return resolve_root(self._root)
 
@@ -62,14 +63,42 @@ class Runtime:
 
         return parse_when(text, now=self.now, zone=self.zone, option=option)
 
-    def load(self, *, catalog: bool = True) -> LoadResult:
+    def load(self, *, catalog: bool = True, placeholders: bool = True) -> LoadResult:
+        """Every file of the repository, read with the cache of pieces read before (:mod:`opsctl.cli.org_cache`)."""
+        from opsctl.cli.org_cache import open_parse_cache, save_parse_cache
         from opsctl.repo.loader import WorkingTree, load
 
-        return load(WorkingTree(self.root), catalog=catalog)
+        cache = open_parse_cache(str(self.root), self.env)
+        result = load(WorkingTree(self.root), catalog=catalog, placeholders=placeholders, cache=cache)
+        save_parse_cache(str(self.root), self.env, cache)
+        return result
 
-    def org(self, *, catalog: bool = False) -> Org:
-        """The org, or :class:`~opsctl.errors.RepoError` when the repository has errors."""
-        return self.load(catalog=catalog).require_ok()
+    def org(self, *, catalog: bool = False, team: str | None = None, pipeline: str | None = None) -> Org:
+        """The org, or :class:`~opsctl.errors.RepoError` when the repository has errors.
+
+        Without the catalog, from the cache of the org as last loaded when no input changed
+        since (:mod:`opsctl.cli.org_cache`); with ``team`` or ``pipeline``, possibly only
+        that team's slice of it: enough for answers about that team alone.
+        """
+        scoped = team is not None or pipeline is not None
+        if not catalog:
+            from opsctl.cli.org_cache import add_slices, read_slice
+
+            cached = read_slice(str(self.root), self.env, team=team, pipeline=pipeline)
+            if cached is not None:
+                if scoped:
+                    self._slice = cached
+                return cached
+            whole = add_slices(str(self.root), self.env) if scoped else None
+            if whole is not None:
+                return whole  # the org was cached by a command that needed no slices; now they are there too
+        org = self.load(catalog=catalog, placeholders=False).require_ok()
+        if not catalog:
+            from opsctl.cli.org_cache import write_slices
+
+            # the slices cost as much again to write: only for a command that reads one
+            write_slices(str(self.root), self.env, org, slices=scoped)
+        return org
 
     @property
     def calendar(self) -> CachedHolidays:
@@ -89,6 +118,8 @@ class Runtime:
         from opsctl.answers.oncall import compiled_rotations
         from opsctl.cli.answer_cache import WINDOW_DAYS, compile_answers, write_cache
 
+        if org is self._slice:
+            return  # one team's slice: the compiled answers must hold every rotation
         rotations = compiled_rotations(org, engine, self.now, WINDOW_DAYS)
         write_cache(str(self.root), compile_answers(str(self.root), rotations, self.now), self.env)
 
@@ -115,12 +146,23 @@ def terminal_width() -> int | None:
     return output_width(runtime().env, sys.stdout)
 
 
+BOXED = {"auto": None, "table": True, "plain": False}
+"""``--format`` of a table → ``boxed`` for :func:`table_style` (None: boxed on a terminal)."""
+
+
+def table_style(boxed: bool | None = None) -> tuple[bool, bool, int | None]:
+    """How to draw tables here: (boxed, color, width): boxed on a terminal, plain aligned
+    columns when piped (or as ``boxed`` says), colour on a terminal, as wide as :func:`terminal_width`."""
+    tty = stdout_is_tty()
+    return tty if boxed is None else boxed, tty, terminal_width()
+
+
 def emit_tables(tables: Sequence[Table], *, boxed: bool | None = None) -> None:
     """Print tables: boxed on a terminal, plain aligned columns when piped (or as ``boxed`` says)."""
     from opsctl.answers.tables import render
 
-    tty = stdout_is_tty()
-    click.echo(render(tables, boxed=tty if boxed is None else boxed, color=tty, width=terminal_width()), nl=False)
+    boxed, color, width = table_style(boxed)
+    click.echo(render(tables, boxed=boxed, color=color, width=width), nl=False)
 
 
 def emit_json(value: object) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from opsctl.engine.holidays import HolidayCalendar
 from opsctl.engine.schedule.overrides import override_spans
@@ -27,6 +26,7 @@ from opsctl.engine.schedule.resolve import Engine
 from opsctl.engine.schedule.timeline import Slot
 from opsctl.model import Org, Rotation
 from opsctl.model.findings import Finding, warning
+from opsctl.model.zones import zone
 
 
 def check_schedule(org: Org, *, now: datetime, holidays: HolidayCalendar) -> list[Finding]:
@@ -43,7 +43,7 @@ def check_schedule(org: Org, *, now: datetime, holidays: HolidayCalendar) -> lis
 
 
 def _show(instant: datetime, rotation: Rotation) -> str:
-    return f"{instant.astimezone(ZoneInfo(rotation.timezone)):%Y-%m-%d %H:%M}"
+    return f"{instant.astimezone(zone(rotation.timezone)):%Y-%m-%d %H:%M}"
 
 
 def _not_started(org: Org, engine: Engine, rotation: Rotation, now: datetime, end: datetime) -> Iterator[Finding]:

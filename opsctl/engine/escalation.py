@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from opsctl.engine.schedule.resolve import Engine
 from opsctl.engine.schedule.timeline import Slot
 from opsctl.model import ESCALATION_STEPS, Org, Person, Pipeline, TierPolicy, WorkingHours
 from opsctl.model.spelling import WEEKDAYS
+from opsctl.model.zones import zone
 
 Role = Literal["pipeline_primary", "pipeline_secondary", "oncall_primary", "oncall_secondary", "lead"]
 _ROLE_WORDS = {
@@ -81,7 +81,7 @@ def in_working_hours(person: Person, org: Org, instant: datetime) -> bool:
     hours = working_hours_of(person, org)
     if hours is None:
         return True
-    local = instant.astimezone(ZoneInfo(person.timezone))
+    local = instant.astimezone(zone(person.timezone))
     if WEEKDAYS[local.weekday()] not in hours.days:
         return False
     clock = local.time().replace(tzinfo=None)

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from opsctl.engine.schedule.resolve import Engine
 from opsctl.model import Org
+from opsctl.model.zones import zone
 
 IMBALANCE = 0.25
 NIGHT_START = time(22, 0)
@@ -85,9 +86,8 @@ def fairness(org: Org, engine: Engine, start: datetime, end: datetime, rotations
             primary.primary_hours += hours
             person = org.people.get(slot.primary)
             if person is not None:
-                zone = ZoneInfo(person.timezone)
                 days = {a.day for a in engine.availability.conflicts(slot.primary, slot.start, slot.end) if a.kind == "holiday"}
-                night, weekend, holiday = _split_hours(slot.start, slot.end, zone, set(days))
+                night, weekend, holiday = _split_hours(slot.start, slot.end, zone(person.timezone), set(days))
                 primary.night_hours += night
                 primary.weekend_hours += weekend
                 primary.holiday_hours += holiday

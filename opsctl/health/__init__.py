@@ -7,6 +7,8 @@
 - :mod:`.text` and :mod:`.export`: the report as terminal tables and as JSON;
 - :mod:`.plots`: the report's charts as inline SVG, for the runbook site.
 
-The package sits beside ``answers``: it imports the engine and the model, never the
-router, sync, the runbooks or the command line. The router's store hands it records.
+The package sits above ``answers``, whose tables it draws with (the one renderer every
+command uses), and below the router and the runbooks, which show it: it imports the
+answers, the engine and the model, never the router, sync, the runbooks or the command
+line. The router's store hands it records.
 """

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-import textwrap
+from dataclasses import dataclass
 from datetime import timedelta
 
-from opsctl.health.columns import Column, render_columns
+from opsctl.answers.columns import Table, wrap
 from opsctl.health.report import FailureRow, PersonRow, Report, Resolution, Tally
 from opsctl.model.spelling import format_duration
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the report's tables: numbers align right; ``drop`` > 0 marks a column that
+    may be left out to fit the width, the highest first."""
+
+    title: str
+    left: bool = False
+    drop: int = 0
+
 
 TALLY_COLUMNS = (
     Column("Failures"),
@@ -20,20 +31,20 @@ TALLY_COLUMNS = (
     Column("Repeats", drop=3),
     Column("Grouped", drop=9),
 )
-PIPELINE_COLUMNS = (Column("Pipeline", "left", shrink=True), Column("Team", "left", drop=1), Column("Tier", "left", drop=2))
+PIPELINE_COLUMNS = (Column("Pipeline", left=True), Column("Team", left=True, drop=1), Column("Tier", left=True, drop=2))
 RESOLUTION_COLUMNS = (Column("MTTR"), Column("In goal", drop=4), Column("Open"))
 FAILURE_COLUMNS = (
-    Column("Pipeline", "left"),
+    Column("Pipeline", left=True),
     Column("Failures"),
     Column("Repeats", drop=3),
     Column("Grouped", drop=9),
     Column("Pages"),
     Column("MTTR"),
     Column("Open", drop=2),
-    Column("Summary", "left", shrink=True),
+    Column("Summary", left=True),
 )
 PERSON_COLUMNS = (
-    Column("Person", "left", shrink=True),
+    Column("Person", left=True),
     Column("Pages"),
     Column("Owner", drop=4),
     Column("On-call", drop=3),
@@ -44,7 +55,7 @@ PERSON_COLUMNS = (
     Column("Holiday", drop=8),
     Column("On-call h"),
     Column("Pages/wk on call", drop=5),
-    Column("Flags", "left", shrink=True),
+    Column("Flags", left=True),
 )
 LEGEND = (
     "Held: posted to Slack for the morning, not paged. Off-hours, Night (22:00-07:00), Weekend and Holiday count pages, "
@@ -103,41 +114,61 @@ def summary_lines(report: Report) -> list[str]:
     return lines
 
 
-def render_text(report: Report, *, width: int | None, bold: bool = False) -> str:
-    """The report as text for a terminal or a pipe, fitted to ``width`` (None: no limit)."""
-    parts = [_wrap(summary_lines(report), width)]
-
-    def table(title: str, columns: tuple[Column, ...], rows: list[list[str]]) -> None:
-        parts.append(f"\n{title}\n" + render_columns(columns, rows, width=width, bold=bold))
-
-    table(
-        "Teams",
-        (Column("Team", "left", shrink=True), *TALLY_COLUMNS, *RESOLUTION_COLUMNS),
-        [[row.name, *_tally(row.tally), *_resolution(row.resolution)] for row in report.teams],
+def _table(title: str, columns: tuple[Column, ...], rows: list[list[str]]) -> Table:
+    return Table(
+        [c.title for c in columns],
+        rows,
+        title=title,
+        keep_title=True,
+        right=[i for i, c in enumerate(columns) if not c.left],
+        optional={i: c.drop for i, c in enumerate(columns) if c.drop},
     )
+
+
+def report_tables(report: Report) -> list[Table]:
+    """The report's tables: teams, then (when there is anything) the noisiest pipelines and
+    failures, and the people."""
+    tables = [
+        _table(
+            "Teams",
+            (Column("Team", left=True), *TALLY_COLUMNS, *RESOLUTION_COLUMNS),
+            [[row.name, *_tally(row.tally), *_resolution(row.resolution)] for row in report.teams],
+        )
+    ]
     if report.pipelines:
-        table(
-            "Noisiest pipelines",
-            (*PIPELINE_COLUMNS, *TALLY_COLUMNS, *RESOLUTION_COLUMNS),
-            [
-                [row.pipeline or "(unmatched)", row.team, row.tier or "—", *_tally(row.tally), *_resolution(row.resolution)]
-                for row in report.pipelines
-            ],
+        tables.append(
+            _table(
+                "Noisiest pipelines",
+                (*PIPELINE_COLUMNS, *TALLY_COLUMNS, *RESOLUTION_COLUMNS),
+                [
+                    [row.pipeline or "(unmatched)", row.team, row.tier or "—", *_tally(row.tally), *_resolution(row.resolution)]
+                    for row in report.pipelines
+                ],
+            )
         )
     if report.failures:
-        table("Noisiest failures", FAILURE_COLUMNS, [_failure(row) for row in report.failures])
+        tables.append(_table("Noisiest failures", FAILURE_COLUMNS, [_failure(row) for row in report.failures]))
     if report.people:
-        title = "People: pages and on-call hours (from fairness)"
-        table(title, PERSON_COLUMNS, [_person(row) for row in report.people])
+        tables.append(
+            _table("People: pages and on-call hours (from fairness)", PERSON_COLUMNS, [_person(row) for row in report.people])
+        )
+    return tables
+
+
+def render_text(report: Report, *, width: int | None, boxed: bool = False, color: bool = False) -> str:
+    """The report as text, fitted to ``width`` (None: no limit): the summary, the tables as
+    every command draws them (boxed on a terminal, plain columns for a pipe), the legend."""
+    from opsctl.answers.tables import BOX_WIDTH, render
+
+    text_width = width or (BOX_WIDTH if boxed else None)
+    parts = [_wrap(summary_lines(report), text_width), "\n", render(report_tables(report), boxed=boxed, color=color, width=width)]
     if not report.empty:
-        parts.append("\n" + _wrap([LEGEND.format(goal=duration(report.goal))], width))
+        parts.append("\n" + _wrap([LEGEND.format(goal=duration(report.goal))], text_width))
     return "".join(parts)
 
 
 def _wrap(paragraphs: list[str], width: int | None) -> str:
-    if width is None:
-        return "".join(f"{text}\n" for text in paragraphs)
-    return "".join(textwrap.fill(text, width, break_on_hyphens=False) + "\n" for text in paragraphs)
+    return "".join(f"{line}\n" for text in paragraphs for line in (wrap(text, width) if width else [text]))
 
 
 def _failure(row: FailureRow) -> list[str]:

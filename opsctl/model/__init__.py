@@ -18,10 +18,12 @@ The loader (:mod:`opsctl.repo.loader`) turns the files into an :class:`Org`, who
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
 
+from opsctl.model.names import SCHEDULE_NAME, SERVICE_NAME, TEAM_SERVICE_NAME, USERGROUP_HANDLE, USERGROUP_NAME
 from opsctl.model.spelling import CLOCK, DATE_OR_TIME, DURATION, EMAIL, IDENTIFIER, TIMEZONE, URL
 
 if TYPE_CHECKING:
@@ -119,6 +121,26 @@ class PagerDutySettings:
     """`pipeline`: a service and escalation policy per pipeline, and one per team for unmatched alerts; `team`: one per team."""
     horizon: Duration = timedelta(weeks=12)
     """How far ahead schedule overrides (swaps, reduced duty, time off, overrides) are written."""
+    name_prefix: str = ""
+    """Put before the name of every schedule, escalation policy and service opsctl makes, e.g. `Data · `."""
+    service_name: Annotated[str, SERVICE_NAME] = "{pipeline_name} ({pipeline})"
+    """Name of a pipeline's service; fields: {pipeline}, {pipeline_name}, {team}, {team_name}, {tier}."""
+    team_service_name: Annotated[str, TEAM_SERVICE_NAME] = "{team_name} on-call ({team})"
+    """Name of a team's service (alerts that match no pipeline); fields: {team}, {team_name}."""
+    schedule_name: Annotated[str, SCHEDULE_NAME] = "{rotation_name} · {role}"
+    """Name of a rotation's schedules; fields: {rotation}, {rotation_name}, {team}, {team_name}, {role}."""
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    """How `opsctl sync slack` names the on-call user groups."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = _SCHEMA_CONFIG
+
+    usergroup_handle: Annotated[str, USERGROUP_HANDLE] = "{team}-oncall"
+    """Handle of a team's on-call user group (what people @-mention); field: {team}; lower-case letters, digits, `.`, `-`, `_`."""
+    usergroup_name: Annotated[str, USERGROUP_NAME] = "{team_name} on-call"
+    """Name of a team's on-call user group; fields: {team}, {team_name}."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +162,9 @@ class Settings:
     horizon: Duration = timedelta(days=90)
     """How far ahead validate checks on-call coverage."""
     pagerduty: PagerDutySettings = field(default_factory=PagerDutySettings)
-    """How `opsctl sync pagerduty` lays out PagerDuty."""
+    """How `opsctl sync pagerduty` lays out and names what it makes in PagerDuty."""
+    slack: SlackSettings = field(default_factory=SlackSettings)
+    """How `opsctl sync slack` names the on-call user groups."""
     mttr_goal: Duration = timedelta(hours=2)
     """Mean time to resolve a paged alert that the on-call aims for; `opsctl report` measures against it."""
 
@@ -548,6 +572,61 @@ class Org:
 
     def services(self) -> list[Service]:
         return [service for catalog in self.catalogs for service in catalog.services]
+
+
+_T = TypeVar("_T")
+
+
+def _grouped(items: Iterable[_T], key: Callable[[_T], str]) -> dict[str, list[_T]]:
+    """``items`` by ``key``, each group in the order of ``items``."""
+    groups: dict[str, list[_T]] = {}
+    for item in items:
+        groups.setdefault(key(item), []).append(item)
+    return groups
+
+
+def team_slices(org: Org) -> dict[str, Org]:
+    """Per team, the part of the org its on-call answers depend on, as an org of its own.
+
+    A slice holds the team, its rotations and their overrides, its pipelines, every person
+    those name (members, every roster, override people, owners), and the time off of those
+    people: what `whoisoncall --team`, `--pipeline` and `explain` read. The schedule of a
+    rotation depends on nothing else, so a slice answers exactly as the whole org does.
+    Catalogs and file locations are left out. Built for all teams in one pass.
+    """
+    from opsctl.model.locations import SourceMap
+
+    rotations = _grouped(org.rotations.values(), lambda rotation: rotation.team)
+    overrides = _grouped(org.overrides, lambda override: override.rotation)
+    pipelines = _grouped(org.pipelines.values(), lambda pipeline: pipeline.team)
+    time_off = _grouped(org.time_off, lambda entry: entry.person)
+    slices = {}
+    for team in org.teams.values():
+        names: dict[str, None] = dict.fromkeys(team.members)
+        if team.lead:
+            names[team.lead] = None
+        team_overrides = [o for r in rotations.get(team.id, []) for o in overrides.get(r.id, [])]
+        for rotation in rotations.get(team.id, []):
+            names.update(dict.fromkeys(rotation.members))
+            for change in rotation.roster_changes:
+                names.update(dict.fromkeys(change.members))
+        names.update(dict.fromkeys(o.person for o in team_overrides))
+        for pipeline in pipelines.get(team.id, []):
+            names.update(dict.fromkeys((pipeline.primary, pipeline.secondary)))
+        people = {name: org.people[name] for name in names if name in org.people}
+        kept = {id(o) for o in team_overrides}
+        slices[team.id] = Org(
+            settings=org.settings,
+            people=people,
+            teams={team.id: team},
+            pipelines={p.id: p for p in pipelines.get(team.id, [])},
+            rotations={r.id: r for r in rotations.get(team.id, [])},
+            time_off=tuple(entry for name in people for entry in time_off.get(name, [])),
+            overrides=tuple(o for o in org.overrides if id(o) in kept),  # in file order: the last written wins
+            catalogs=(),
+            sources=SourceMap(),
+        )
+    return slices
 
 
 FILE_KINDS: dict[str, type] = {

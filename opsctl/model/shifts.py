@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from opsctl.model import Rotation
+from opsctl.model.zones import zone
 
 _LARGEST_GAP = timedelta(hours=3)  # larger than any UTC offset change in the tz database
 
@@ -29,23 +30,31 @@ class ShiftGrid:
         self.tz = tz
         self._lookback = max(1, math.ceil(_LARGEST_GAP / length))
         self._cache: dict[int, datetime] = {}
+        self._instants: dict[int, datetime] = {}
 
     @classmethod
     def of(cls, rotation: Rotation) -> ShiftGrid:
-        return cls(datetime.combine(rotation.start, rotation.handoff), rotation.shift, ZoneInfo(rotation.timezone))
+        return cls(datetime.combine(rotation.start, rotation.handoff), rotation.shift, zone(rotation.timezone))
 
     def wall(self, k: int) -> datetime:
         """The naive local wall time at which shift k nominally starts."""
         return self.start + k * self.length
 
     def _instant(self, k: int) -> datetime:
-        return self.wall(k).replace(tzinfo=self.tz).astimezone(UTC)
+        found = self._instants.get(k)
+        if found is None:
+            found = self._instants[k] = self.wall(k).replace(tzinfo=self.tz).astimezone(UTC)
+        return found
 
     def boundary(self, k: int) -> datetime:
         """The UTC instant at which shift k starts (``k >= 0``)."""
         cached = self._cache.get(k)
         if cached is None:
-            cached = max(self._instant(j) for j in range(max(0, k - self._lookback), k + 1))
+            cached = self._instant(k)
+            for j in range(max(0, k - self._lookback), k):
+                earlier = self._instant(j)
+                if earlier > cached:
+                    cached = earlier
             self._cache[k] = cached
         return cached
 

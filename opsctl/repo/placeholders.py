@@ -17,50 +17,70 @@ from opsctl.model.locations import Location
 
 PLACEHOLDER_WORDS = ("TODO", "TBD", "FIXME")
 _MARKER = re.compile(r"\[FILL[ _-]?IN\]|\b(?:" + "|".join(PLACEHOLDER_WORDS) + r")\b")
+_OTHER_BREAKS = re.compile("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+"""Line breaks other than \\n: the whole-text scan below counts \\n only."""
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 
 
 def markers_in_text(path: str, text: str) -> Iterator[Finding]:
     """A warning per placeholder marker in ``text``."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        for match in _MARKER.finditer(line):
-            yield warning(
-                f"unfilled placeholder {match.group(0)!r}",
-                Location(path, number, match.start() + 1),
-                hint="replace it with the real content before relying on this file",
-                code="placeholder",
-            )
+    if _OTHER_BREAKS.search(text):  # lines as str.splitlines() counts them, one by one
+        for number, row in enumerate(text.splitlines(), start=1):
+            for match in _MARKER.finditer(row):
+                yield _marker(path, match.group(0), number, match.start() + 1)
+        return
+    line, line_start, counted = 1, 0, 0
+    for match in _MARKER.finditer(text):
+        at = match.start()
+        line += text.count("\n", counted, at)
+        counted = at
+        line_start = text.rfind("\n", 0, at) + 1
+        yield _marker(path, match.group(0), line, at - line_start + 1)
 
 
-def empty_sections(path: str, node: Node, *, lists_may_be_empty: bool = False) -> Iterator[Finding]:
+def _marker(path: str, marker: str, line: int, column: int) -> Finding:
+    return warning(
+        f"unfilled placeholder {marker!r}",
+        Location(path, line, column),
+        hint="replace it with the real content before relying on this file",
+        code="placeholder",
+    )
+
+
+def empty_sections(
+    path: str, node: Node, *, lists_may_be_empty: bool = False, line_base: int = 0, skip: frozenset[str] = frozenset()
+) -> Iterator[Finding]:
     """A warning per key whose value is empty in the YAML tree under ``node``.
 
     ``lists_may_be_empty``: the document's top-level lists may be ``[]`` (no time off
-    planned is not a placeholder).
+    planned is not a placeholder). ``line_base`` places a tree composed from a stretch of
+    the file; the top-level keys in ``skip`` are not looked at (their values are read apart).
     """
     stack: list[Node] = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, MappingNode):
+        kind = current.__class__
+        if kind is MappingNode:
             for key, value in current.value:
-                if lists_may_be_empty and current is node and isinstance(value, SequenceNode):
-                    stack.append(value)
+                if current is node and (key.value in skip or (lists_may_be_empty and value.__class__ is SequenceNode)):
+                    if key.value not in skip:
+                        stack.append(value)
                     continue
                 if _is_empty(value):
                     yield warning(
-                        f"empty section {key.value!r}" if isinstance(key, ScalarNode) else "empty section",
-                        Location(path, key.start_mark.line + 1, key.start_mark.column + 1),
+                        f"empty section {key.value!r}" if key.__class__ is ScalarNode else "empty section",
+                        Location(path, key.start_mark.line + 1 + line_base, key.start_mark.column + 1),
                         hint="fill it in or remove the key",
                         code="placeholder",
                     )
-                else:
+                elif value.__class__ is not ScalarNode:
                     stack.append(value)
-        elif isinstance(current, SequenceNode):
-            stack.extend(current.value)
+        elif kind is SequenceNode:
+            stack.extend(item for item in current.value if item.__class__ is not ScalarNode)
 
 
 def _is_empty(node: Node) -> bool:
-    if isinstance(node, ScalarNode):
+    if node.__class__ is ScalarNode:
         return node.tag == "tag:yaml.org,2002:null" or (node.tag == "tag:yaml.org,2002:str" and not node.value.strip())
     return not node.value
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -24,9 +25,31 @@ from opsctl.model.locations import Location, SourceMap, Where
 from opsctl.model.spelling import Spelled, did_you_mean, parse_clock, parse_duration
 
 try:  # libyaml's parser is several times faster; fall back when it is absent
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - depends on the PyYAML build
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+
+class _Loader(_BaseLoader):
+    """PyYAML's safe loader with the tag of most scalars told at a glance.
+
+    The composer asks :meth:`resolve` for the tag of every value (a third of the time of a
+    large file went there); only plain scalars starting with one of a few characters can be
+    anything but text, and only those go through PyYAML's own resolution.
+    """
+
+    _may_resolve = frozenset(key for key in _BaseLoader.yaml_implicit_resolvers if key)
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if (
+            kind is ScalarNode
+            and (not implicit[0] or (value and value[0] not in self._may_resolve))
+            and not self.yaml_path_resolvers
+            and None not in self.yaml_implicit_resolvers
+        ):
+            return "tag:yaml.org,2002:str"
+        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+
 
 STR = "tag:yaml.org,2002:str"
 NULL = "tag:yaml.org,2002:null"
@@ -50,16 +73,37 @@ def location(path: str, node: Node) -> Location:
     return Location(path, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+MAX_ALIAS_EXPANSION = 100_000
+"""How many values aliases may add to a document beyond those written in it.
+
+Each alias repeats the value of its anchor; aliases of values that hold aliases multiply
+(ten nested levels of ten make 10**10 values from a few lines, a "billion laughs"). Reuse
+that stays within this many values is fine; more is refused before anything walks it.
+"""
+
+_ALIAS = re.compile(r"\*[^ \t\r\n\[\]{},]")
+"""A ``*`` that may start an alias (``*name``); one followed by a space (a cron field) cannot."""
+
+_FLOW_CONTEXTS = ("while parsing a flow sequence", "while parsing a flow mapping")
+
+
 def parse(path: str, text: str) -> tuple[Node | None, Finding | None]:
     """Compose ``text`` into a node tree, or return the syntax error as a finding."""
     try:
-        return yaml.compose(text, Loader=_Loader), None
+        node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        hint = ""
+        opened = exc.context_mark
+        if exc.context in _FLOW_CONTEXTS and opened is not None and mark is not None and mark.line > opened.line:
+            # An unclosed [ or { is only noticed at the next line's first token: point at
+            # the bracket that was left open, where the fix goes.
+            mark = opened
+            hint = f"the {'[' if exc.context.endswith('sequence') else '{'} opened here is not closed"
         where = Location(path, mark.line + 1, mark.column + 1) if mark is not None else Location(path, 1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         context = f" ({exc.context})" if exc.context and exc.problem else ""
-        return None, error(f"invalid YAML: {problem}{context}", where, code="yaml-syntax")
+        return None, error(f"invalid YAML: {problem}{context}", where, hint=hint, code="yaml-syntax")
     except yaml.YAMLError as exc:
         # ReaderError (a control character, bad encoding) has a position, not a mark.
         position = getattr(exc, "position", None)
@@ -70,6 +114,128 @@ def parse(path: str, text: str) -> tuple[Node | None, Finding | None]:
             column = position - (before.rfind("\n") + 1) + 1
         reason = getattr(exc, "reason", None) or "invalid YAML"
         return None, error(f"invalid YAML: {reason}", Location(path, line, column), code="yaml-syntax")
+    if node is not None and _ALIAS.search(text):
+        too_many = alias_expansion_problem(path, node, text)
+        if too_many is not None:
+            return None, too_many
+    return node, None
+
+
+def alias_expansion_problem(path: str, root: Node, text: str) -> Finding | None:
+    """An error when aliases make the document larger than :data:`MAX_ALIAS_EXPANSION` allows.
+
+    The composer turns an alias into a second reference to its anchor's node, so the tree
+    is a graph: its size as written is the number of distinct nodes, its size as read
+    counts each node once per path to it. Both are counted in one pass over the distinct
+    nodes (children before parents), without expanding anything.
+    """
+    expanded: dict[int, int] = {}
+    """Distinct node → its size as read, once all its children are counted."""
+    shared: dict[int, Node] = {}
+    """Nodes reached more than once: the anchors of aliases."""
+    open_nodes = {id(root)}
+    stack = [(root, iter(_children(root)))]
+    while stack:
+        node, children = stack[-1]
+        for child in children:
+            key = id(child)
+            if key in expanded:
+                shared[key] = child
+            elif key in open_nodes:
+                return error(
+                    "invalid YAML: an alias refers to a value that contains it (a recursive anchor)",
+                    location(path, child),
+                    code="yaml-aliases",
+                )
+            elif isinstance(child, ScalarNode):
+                expanded[key] = 1
+            else:
+                open_nodes.add(key)
+                stack.append((child, iter(_children(child))))
+                break
+        else:
+            stack.pop()
+            open_nodes.discard(id(node))
+            expanded[id(node)] = 1 + sum(expanded[id(child)] for child in _children(node))
+    total = expanded[id(root)]
+    if total - len(expanded) <= MAX_ALIAS_EXPANSION:
+        return None
+    # Name the anchor that repeats the most, where it is written.
+    worst = max(shared.values(), key=lambda n: expanded[id(n)], default=root)
+    where = location(path, worst)
+    anchor = re.match(r"&([^ \t\r\n\[\]{},]+)", text[worst.start_mark.index :])
+    name = f" &{anchor.group(1)}" if anchor else ""
+    return error(
+        f"aliases expand this file to {total:,} values from the {len(expanded):,} written (at most"
+        f" {MAX_ALIAS_EXPANSION:,} more are read): the anchor{name} here is repeated through nested aliases",
+        where,
+        hint="write the values out, or alias only values that hold no aliases themselves",
+        code="yaml-aliases",
+    )
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def read_fields(at: Location, text: str, start: int, end: int) -> Where | None:
+    """Where the keys, fields and items of the mapping written at ``text[start:end]`` are.
+
+    The stretch is composed on its own, its first line indented as in the file so that
+    columns stay right; a stretch that does not compose alone (an alias of an anchor
+    outside it) is found in the whole file composed again.
+    """
+    column = at.column - 1
+    try:
+        node = yaml.compose(" " * column + text[start:end], Loader=_Loader)
+        line_base = at.line - 1
+    except yaml.YAMLError:
+        node, line_base = _node_at(text, start), 0
+    if node.__class__ is not MappingNode:
+        return None
+
+    def loc(part: Node) -> Location:
+        return Location(at.path, part.start_mark.line + 1 + line_base, part.start_mark.column + 1)
+
+    where = Where(at)
+    for key_node, value_node in node.value:
+        if key_node.__class__ is not ScalarNode or key_node.value in where.keys:
+            continue
+        key = key_node.value
+        where.keys[key] = loc(key_node)
+        where.fields[key] = loc(value_node)
+        if isinstance(value_node, SequenceNode):
+            for index, item in enumerate(value_node.value):
+                where.fields[f"{key}.{index}"] = loc(item)
+        elif isinstance(value_node, MappingNode):
+            for item_key, item_value in value_node.value:
+                if isinstance(item_key, ScalarNode):
+                    where.fields[f"{key}.{item_key.value}"] = loc(item_value)
+    return where
+
+
+@functools.lru_cache(maxsize=2)
+def _composed(text: str) -> dict[int, Node]:
+    """Every mapping node of ``text`` by its start offset (for stretches that need the whole file)."""
+    found: dict[int, Node] = {}
+    try:
+        stack = [yaml.compose(text, Loader=_Loader)]
+    except yaml.YAMLError:
+        return found
+    while stack:
+        node = stack.pop()
+        if isinstance(node, MappingNode):
+            found.setdefault(node.start_mark.index, node)
+        stack.extend(_children(node) if node is not None else ())
+    return found
+
+
+def _node_at(text: str, start: int) -> Node | None:
+    return _composed(text).get(start)
 
 
 def describe(node: Node) -> str:
@@ -110,6 +276,22 @@ def _fields_of(cls: type) -> tuple[_FieldSpec, ...]:
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory
         specs.append(_FieldSpec(f.name, tp, required, None if required else default, _plan(tp), _allows_none(tp)))
     return tuple(specs)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Form:
+    """What :meth:`Converter.build` needs of a model class, worked out once per class."""
+
+    specs: dict[str, _FieldSpec]
+    required: tuple[str, ...]
+    has_id: bool
+    kind: str
+
+
+@functools.cache
+def _form_of(cls: type) -> _Form:
+    specs = {spec.name: spec for spec in _fields_of(cls)}
+    return _Form(specs, tuple(name for name, spec in specs.items() if spec.required), "id" in specs, _kind_name(cls))
 
 
 def _kind_name(cls: type) -> str:
@@ -160,7 +342,11 @@ def parse_date_or_datetime(text: str) -> date | datetime:
 
 
 class Converter:
-    """Builds model values from nodes of one file, reporting problems into ``findings``."""
+    """Builds model values from nodes of one file, reporting problems into ``findings``.
+
+    ``line_base`` and ``index_base`` place nodes composed from a stretch of the file
+    (rather than the whole file) at their lines and character offsets in it.
+    """
 
     def __init__(self, path: str, sources: SourceMap, findings: list[Finding], broken: set[str] | None = None) -> None:
         self.path = path
@@ -168,9 +354,20 @@ class Converter:
         self.findings = findings
         self.broken = broken if broken is not None else set()
         """Ids of objects left out for their errors, so references to them are not reported again."""
+        self.line_base = 0
+        self.index_base = 0
+        self.batch_end = -1
+        self.batch_tail = 0
+        self.on_batch: Callable[[Node, int], None] | None = None
+        """Called with each batch's nodes and first line, while they exist (for placeholders)."""
+        self.around_batch: Callable[[Batch, Callable[[], list[Any]]], list[Any]] | None = None
+        """Reads a batch's items by calling its second argument, or finds them elsewhere (a cache)."""
+        self.registered: list[tuple[object, Location, int, int]] | None = None
+        """When a list, every object built is also added to it (for a cache)."""
 
     def loc(self, node: Node) -> Location:
-        return location(self.path, node)
+        mark = node.start_mark
+        return Location(self.path, mark.line + 1 + self.line_base, mark.column + 1)
 
     def fail(self, node: Node, message: str, *, hint: str = "", code: str = "type") -> Any:
         self.findings.append(error(message, self.loc(node), hint=hint, code=code))
@@ -184,72 +381,113 @@ class Converter:
 
     # -- containers --------------------------------------------------------------------
 
-    def build(self, node: Node, cls: type, what: str) -> Any:
-        """Build dataclass ``cls`` from a mapping node, and register its locations."""
-        if not isinstance(node, MappingNode):
+    def build(self, node: Node, cls: type, what: str, batched: Batched | None = None, text: str = "") -> Any:
+        """Build dataclass ``cls`` from a mapping node, and register where it was written.
+
+        Only the object's own place is kept; its fields' places are read again from the
+        text when a finding asks (:func:`read_fields`). With ``batched`` (for the document's
+        top level), the lists it names are read from ``text`` a batch at a time instead of
+        from ``node``, where they stand as ``[]``.
+        """
+        if node.__class__ is not MappingNode:
             return self.fail(node, f"{what}: expected a mapping, got {describe(node)}")
-        specs = {spec.name: spec for spec in _fields_of(cls)}
-        identity = _id_of(node) if "id" in specs else None
+        form = _form_of(cls)
+        specs = form.specs
+        identity = _id_of(node) if form.has_id else None
         if identity is not None:
-            what = f"{_kind_name(cls)} {identity!r}"
-        where = Where(self.loc(node))
+            what = f"{form.kind} {identity!r}"
         values: dict[str, Any] = {}
+        seen: dict[str, Node] = {}
         ok = True
         for key_node, value_node in node.value:
-            key = self._key(key_node, what)
+            key = self._new_key(key_node, seen, what)
             if key is None:
                 ok = False
                 continue
-            if key in where.keys:
-                self.fail(
-                    key_node, f"duplicate key {key!r} in {what} (first at line {where.keys[key].line})", code="duplicate-key"
-                )
-                ok = False
-                continue
-            where.keys[key] = self.loc(key_node)
             spec = specs.get(key)
             if spec is None:
                 hint = "YAML merge keys are not supported; repeat the values" if key == "<<" else ""
                 self.fail(
-                    key_node, f"unknown key {key!r} in {_kind_name(cls)}{did_you_mean(key, specs)}", hint=hint, code="unknown-key"
+                    key_node, f"unknown key {key!r} in {form.kind}{did_you_mean(key, specs)}", hint=hint, code="unknown-key"
                 )
                 ok = False
                 continue
-            where.fields[key] = self.loc(value_node)
-            if isinstance(value_node, ScalarNode) and value_node.tag == NULL and not spec.allows_none:
+            if value_node.tag == NULL and not spec.allows_none and value_node.__class__ is ScalarNode:
                 if spec.required:
                     self.fail(value_node, f"{what}: {key!r} needs a value ({_type_name(spec.type)})", code="missing-key")
                     ok = False
                 # an empty optional section takes its default; validate warns about it
                 continue
-            value = spec.plan(self, value_node, key)
+            if batched is not None and key in batched.lists:
+                value = self._batched_sequence(spec.type, batched.lists[key], text, key)
+            else:
+                value = spec.plan(self, value_node, key)
             if value is INVALID:
                 # A required field is lost with its object; an optional one takes its
                 # default so that the other checks still see the rest of the object.
                 ok = ok and not spec.required
                 continue
-            self._record_items(where, key, value_node)
             values[key] = value
-        for spec in specs.values():
-            if spec.required and spec.name not in where.keys:
-                self.findings.append(error(f"{what}: missing required key {spec.name!r}", self.loc(node), code="missing-key"))
+        for name in form.required:
+            if name not in seen:
+                self.findings.append(error(f"{what}: missing required key {name!r}", self.loc(node), code="missing-key"))
                 ok = False
         if not ok:
             if identity is not None:
                 self.broken.add(identity)
             return INVALID
         obj = cls(**values)
-        self.sources.register(obj, where)
+        at, start, end = self.loc(node), node.start_mark.index + self.index_base, node.end_mark.index + self.index_base
+        if end == self.batch_end:
+            end += self.batch_tail
+        self.sources.register(obj, at, start, end)
+        if self.registered is not None:
+            self.registered.append((obj, at, start, end))
         return obj
 
-    def _record_items(self, where: Where, key: str, node: Node) -> None:
-        if isinstance(node, SequenceNode):
-            for index, item in enumerate(node.value):
-                where.fields[f"{key}.{index}"] = self.loc(item)
-        elif isinstance(node, MappingNode):
-            for key_node, value_node in node.value:
-                if isinstance(key_node, ScalarNode):
-                    where.fields[f"{key}.{key_node.value}"] = self.loc(value_node)
+    def _batched_sequence(self, tp: Any, batches: list[Batch], text: str, what: str) -> Any:
+        """A list of objects read a batch at a time; raises :class:`Unbatchable` when a batch does not compose to its items."""
+        item_type = get_args(tp)[0]
+        item = _plan(item_type)
+        items: list[Any] = []
+        for batch in batches:
+            read = functools.partial(self._read_batch, batch, text, item, what)
+            items += self.around_batch(batch, read) if self.around_batch is not None else read()
+        if any(value is INVALID for value in items):
+            if _is_dataclass_type(item_type):
+                return tuple(value for value in items if value is not INVALID)
+            return INVALID
+        return tuple(items)
+
+    def _read_batch(self, batch: Batch, text: str, item: Plan, what: str) -> list[Any]:
+        node = yaml.compose(text[batch.start : batch.end], Loader=_Loader)
+        if node.__class__ is not SequenceNode or len(node.value) != batch.count:
+            raise Unbatchable
+        self.line_base, self.index_base = batch.line, batch.start
+        self.batch_end, self.batch_tail = batch.end, batch.tail
+        try:
+            items = [item(self, child, f"{what}[{batch.first + i}]") for i, child in enumerate(node.value)]
+            if self.on_batch is not None:
+                self.on_batch(node, batch.line)
+        finally:
+            self.line_base = self.index_base = self.batch_tail = 0
+            self.batch_end = -1
+        return items
+
+    def _new_key(self, key_node: Node, seen: dict[str, Node], what: str) -> str | None:
+        """The key's text, added to ``seen``; None (reported) when it is not text or repeats one in ``seen``."""
+        if key_node.__class__ is ScalarNode and key_node.tag == STR:
+            key: str | None = key_node.value
+        else:
+            key = self._key(key_node, what)
+        if key is None:
+            return None
+        if key in seen:
+            first = self.loc(seen[key]).line
+            self.fail(key_node, f"duplicate key {key!r} in {what} (first at line {first})", code="duplicate-key")
+            return None
+        seen[key] = key_node
+        return key
 
     def _key(self, node: Node, what: str) -> str | None:
         if not isinstance(node, ScalarNode) or node.tag not in (STR, "tag:yaml.org,2002:merge"):
@@ -273,18 +511,13 @@ class Converter:
         if not isinstance(node, MappingNode):
             return self.fail(node, f"{what}: expected a mapping, got {describe(node)}")
         out: dict[str, Any] = {}
-        seen: dict[str, Location] = {}
+        seen: dict[str, Node] = {}
         ok = True
         for key_node, value_node in node.value:
-            key = self._key(key_node, what)
+            key = self._new_key(key_node, seen, what)
             if key is None:
                 ok = False
                 continue
-            if key in seen:
-                self.fail(key_node, f"duplicate key {key!r} in {what} (first at line {seen[key].line})", code="duplicate-key")
-                ok = False
-                continue
-            seen[key] = self.loc(key_node)
             value = value_plan(self, value_node, f"{what}.{key}")
             if value is INVALID:
                 ok = False
@@ -317,12 +550,19 @@ def _plan(tp: Any) -> Plan:
         base, *meta = get_args(tp)
         inner = _plan(base)
         markers = [m for m in meta if isinstance(m, Spelled)]
+        checked: dict[str, str | None] = {}
+        """Answers of markers with a check of their own (a time zone looked up): few distinct values, many repeats."""
 
         def annotated(conv: Converter, node: Node, what: str) -> Any:
             value = inner(conv, node, what)
             if isinstance(value, str):
                 for marker in markers:
-                    problem = marker.problem(value)
+                    if marker.check is None:
+                        problem = marker.problem(value)
+                    elif value in checked:
+                        problem = checked[value]
+                    else:
+                        problem = checked[value] = marker.problem(value)
                     if problem:
                         return conv.fail(node, f"{what}: {problem}", code="invalid-value")
             return value
@@ -400,6 +640,8 @@ def _scalar_text(conv: Converter, node: Node, what: str, expected: str, *, tags:
 
 
 def _str(conv: Converter, node: Node, what: str) -> Any:
+    if node.tag == STR and node.__class__ is ScalarNode:
+        return node.value
     text = _scalar_text(conv, node, what, "a string", tags=(STR,))
     return INVALID if text is None else text
 
@@ -490,3 +732,140 @@ _SCALARS: dict[Any, Callable[[Converter, Node, str], Any]] = {
     date: _date,
     datetime: _datetime,
 }
+
+
+# -- long lists composed a batch at a time ---------------------------------------------------
+
+BATCH_ITEMS = 200
+"""Items of a long top-level list composed together: a node tree takes some fifty times the
+memory of its text, so a 10,000-pipeline ownership.yaml is never composed whole."""
+
+_TOP_KEY = re.compile(r"([A-Za-z_][\w.-]*)[ \t]*:(?:[ \t].*)?\r?$")
+_TOP_LEVEL_LINE = re.compile(r"^[^ \t\r\n#].*$", re.MULTILINE)
+_CONTENT_LINE = re.compile(r"^( *)([^ \r\n#].*)$", re.MULTILINE)
+_ITEM = re.compile(r"-(?: |\r?$)")
+_TAB_INDENT = re.compile(r"\n *\t")
+_BLANK = bytes(c if c in b"\r\n" else 32 for c in range(256))
+"""Every byte but line breaks to a space."""
+_NOT_A_BREAK = re.compile(r"[^\r\n]+")
+_EMPTY_TOP_KEY = re.compile(r"[A-Za-z_][\w.-]*[ \t]*:[ \t]*\r?$")
+_NODE_PROPERTY = re.compile(r"[&*!][^\s\[\]{},]")
+"""What may be an anchor, alias or tag (when at the start of a line or after a space or
+``[{,``): a document with these is composed whole (an alias may reach across batches)."""
+
+
+def _has_node_property(text: str) -> bool:
+    for match in _NODE_PROPERTY.finditer(text):
+        at = match.start()
+        if at == 0 or text[at - 1] in " \t\r\n[{,":
+            return True
+    return False
+
+
+class Unbatchable(Exception):
+    """A batch did not compose to the items it was cut for: the document is composed whole."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Batch:
+    """Items ``first`` to ``first + count`` of a top-level list, written in ``text[start:end]``
+    from line ``line`` (0-based)."""
+
+    first: int
+    count: int
+    start: int
+    end: int
+    line: int
+    tail: int = 0
+    """From ``end`` to the next item's ``-``: composed whole, a value that ends the batch ends there."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Batched:
+    """A document whose long top-level lists are composed a batch at a time.
+
+    ``skeleton`` is the text with those lists' items blanked out (same length and lines, so
+    every other value keeps its place) and ``[]`` written in their stead.
+    """
+
+    skeleton: str
+    lists: dict[str, list[Batch]]
+
+
+def split_batches(text: str, size: int | None = None) -> Batched | None:
+    """Cut the long block lists under top-level keys into batches of ``size`` items; None
+    when the document is not laid out plainly enough to be sure that composing the
+    batches apart reads the same values as composing it whole (then it is composed whole).
+
+    A batch starts at a line ``- ...`` at the list's indentation; a quoted scalar or a flow
+    collection cut by such a line leaves its batch unterminated, which fails to compose,
+    and the caller then composes the document whole. The text is scanned with regular
+    expressions only: a line-by-line loop cost more than composing.
+    """
+    size = size or BATCH_ITEMS
+    if _has_node_property(text) or _TAB_INDENT.search("\n" + text[:256]) or _TAB_INDENT.search(text):
+        return None
+    tops = list(_TOP_LEVEL_LINE.finditer(text))
+    lists: dict[str, list[Batch]] = {}
+    blank: list[tuple[int, int]] = []  # character ranges to blank out
+    line = 0
+    counted = 0
+    number = 0
+    while number < len(tops):
+        top = tops[number]
+        row = top.group(0)
+        number += 1
+        key = _TOP_KEY.match(row)
+        if key is None:
+            return None  # a document marker, a directive, a flow or quoted top level, an item of no key, …
+        if not _EMPTY_TOP_KEY.match(row):
+            continue
+        # the block under an empty top-level key runs to the next top-level line that is not an item of it
+        begin = top.end() + 1
+        first = _CONTENT_LINE.search(text, begin)
+        if first is None or not first.group(2).startswith("-"):
+            continue  # empty, or a mapping: composed with the rest
+        indent = len(first.group(1))
+        while indent == 0 and number < len(tops) and _ITEM.match(tops[number].group(0)):
+            number += 1  # a list at the key's own indentation: its items are top-level lines
+        end = tops[number].start() if number < len(tops) else len(text)
+        # The patterns start with the line break, which the regex engine finds fast.
+        prefix = " " * indent
+        item_line = re.compile(f"\n{prefix}-(?: |\r?\n|\r?$)")
+        items = [m.start() + 1 for m in item_line.finditer(text, first.start() - 1, end)]
+        shallower = re.compile(f"\n {{0,{indent - 1}}}[^ \r\n#]") if indent else None
+        if (shallower is not None and shallower.search(text, begin - 1, end)) or re.compile(
+            f"\n{prefix}(?:[^ \r\n#-]|-[^ \r\n])"
+        ).search(text, begin - 1, end):
+            return None  # not one plain list
+        if len(items) <= size:
+            continue
+        if text.find("\n", items[0], end) - items[0] < indent + 3:
+            return None  # no room to write [] in place of the first item
+        batches = []
+        for at in range(0, len(items), size):
+            start = items[at]
+            stop = items[at + size] if at + size < len(items) else end
+            line += text.count("\n", counted, start)
+            counted = start
+            batches.append(Batch(at, min(size, len(items) - at), start, stop, line, indent if stop < end else 0))
+        lists[key.group(1)] = batches
+        blank.append((items[0], end))
+    if not lists:
+        return None
+    pieces: list[str] = []
+    done = 0
+    for begin, end in blank:
+        pieces.append(text[done:begin])
+        segment = text[begin:end]
+        if segment.isascii():
+            blanked = segment.encode("ascii").translate(_BLANK).decode("ascii")
+        else:
+            blanked = _NOT_A_BREAK.sub(lambda m: " " * len(m.group(0)), segment)
+        depth = len(segment) - len(segment.lstrip(" "))
+        pieces.append(blanked[: depth + 1] + "[]" + blanked[depth + 3 :])  # indented, so it is the key's value
+        done = end
+    pieces.append(text[done:])
+    skeleton = "".join(pieces)
+    assert len(skeleton) == len(text)
+    return Batched(skeleton, lists)

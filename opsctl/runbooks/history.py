@@ -21,6 +21,7 @@ from pathlib import Path
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from opsctl.errors import GitError
+from opsctl.model.locations import Location
 from opsctl.repo.git import is_repository, run_git
 from opsctl.repo.loader import OWNERSHIP, LoadResult
 from opsctl.runbooks.pages import note_paths, pipeline_stem, service_stem
@@ -40,14 +41,16 @@ class Span:
 def page_spans(result: LoadResult) -> dict[str, list[Span]]:
     """Page stem → the places its content is written: YAML lines and notes files."""
     spans: dict[str, list[Span]] = {stem: [Span(path)] for stem, path in note_paths(result.org).items()}
-    for path, node in result.documents.items():
-        if path == OWNERSHIP:
-            for pipeline_id, span in _items(path, node, "pipelines"):
-                spans.setdefault(pipeline_stem(pipeline_id), []).append(span)
-        elif path in _catalog_paths(result):
-            shared = [_span(path, value) for key, value in _pairs(node) if key != "services"]
-            for service_id, span in _items(path, node, "services"):
-                spans.setdefault(service_stem(service_id), []).extend([span, *shared])
+    sources = result.org.sources
+    for pipeline in result.org.pipelines.values():  # where the loader read each (ownership.yaml is not composed again)
+        extent = sources.extent(pipeline)
+        if extent is not None and extent[0].path == OWNERSHIP:
+            spans.setdefault(pipeline_stem(pipeline.id), []).append(_span_of(*extent))
+    for path in sorted(_catalog_paths(result)):
+        node = result.documents[path]
+        shared = [_span(path, value) for key, value in _pairs(node) if key != "services"]
+        for service_id, span in _items(path, node, "services"):
+            spans.setdefault(service_stem(service_id), []).extend([span, *shared])
     return spans
 
 
@@ -78,6 +81,12 @@ def _span(path: str, node: Node) -> Span:
     # end_mark is just past the node: at column 0 of the next line when the node ends a line
     last = node.end_mark.line + (1 if node.end_mark.column else 0)
     return Span(path, node.start_mark.line + 1, max(last, node.start_mark.line + 1))
+
+
+def _span_of(start: Location, end: Location) -> Span:
+    """:func:`_span` from the places (line and column from 1) where a value starts and just ends."""
+    last = end.line - 1 + (1 if end.column > 1 else 0)
+    return Span(start.path, start.line, max(last, start.line))
 
 
 def combine(

@@ -12,6 +12,7 @@ Pages are named by a *stem*, the output path without its suffix (``pipelines/<id
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -212,12 +213,12 @@ class Site:
     health: HealthPage | None = None
     """The on-call health page, when the site is rendered with the alert router's database."""
 
-    @property
+    @functools.cached_property
     def teams(self) -> tuple[TeamSection, ...]:
         return tuple(section for group in self.groups for section in group.teams)
 
-    @property
-    def valid_until(self) -> datetime | None:
+    @functools.cached_property
+    def valid_until(self) -> datetime | None:  # every page asks: worked out once
         """The first moment an on-call answer shown on the site changes."""
         ends = [row.until for section in self.teams for row in section.oncall if row.until is not None]
         return min(ends) if ends else None

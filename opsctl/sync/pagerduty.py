@@ -52,6 +52,7 @@ from opsctl.sync.pagerduty_desired import (
     ScheduleSpec,
     ServiceSpec,
     person_label,
+    rename_fix,
 )
 from opsctl.sync.pagerduty_overrides import OverrideSpec
 from opsctl.sync.plan import Change, FieldChange, Notice, Plan, Value, field_changes
@@ -294,16 +295,19 @@ class _Differ:
             return False
         self.blocked.add(key)
         marker = read_marker(other.description)
+        rename = rename_fix(self.desired.naming, key)
         if marker is not None:
             why = (
                 f"a {kind} named {other.name!r} ({other.id}) was made by opsctl for {marker.key}, which the repository "
-                f"no longer has: delete it in PagerDuty (nothing else uses it), then run the sync again"
+                f"no longer has: delete it in PagerDuty (nothing else uses it), then run the sync again; "
+                f"or, to give this {kind} another name, {rename}"
             )
         else:
             why = (
                 f"a {kind} named {other.name!r} ({other.id}) exists that opsctl did not create, and PagerDuty names must "
                 f"be unique whatever their case; opsctl leaves it alone: rename it, or add the line "
-                f"`opsctl:managed key={key}` to its description to let opsctl manage it"
+                f"`opsctl:managed key={key}` to its description to let opsctl manage it, "
+                f"or, to give opsctl's {kind} another name, {rename}"
             )
         self.notices.append(Notice("drift", key, f"{kind} {name!r} is not {'renamed' if remote else 'made'}: {why}"))
         return True

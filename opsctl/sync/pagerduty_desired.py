@@ -27,7 +27,7 @@ The layout grows with people and rotations, not with pipelines (see docs/sync.md
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -37,7 +37,8 @@ from opsctl.engine.intervals import complement
 from opsctl.engine.schedule.resolve import Engine
 from opsctl.engine.schedule.roster import Roster
 from opsctl.engine.schedule.timeline import Slot
-from opsctl.model import Org, Person, Pipeline, Rotation, Team
+from opsctl.model import Org, PagerDutySettings, Person, Pipeline, Rotation, Team
+from opsctl.model.names import schedule_name, service_name, team_service_name
 from opsctl.sync.pagerduty_overrides import Assignment, OverrideSpec, Restriction, restrictions_for, to_overrides
 from opsctl.sync.plan import Notice
 
@@ -122,6 +123,8 @@ class PagerDutyDesired:
     team_services: dict[str, str]
     """Team id → service key."""
     notices: tuple[Notice, ...] = ()
+    naming: PagerDutySettings = field(default_factory=PagerDutySettings)
+    """The settings the names come from, for the fix of a name that is taken (:func:`rename_fix`)."""
 
 
 def schedule_key(owner: str, role: str) -> str:
@@ -149,7 +152,7 @@ def desired_pagerduty(org: Org, engine: Engine, now: datetime) -> PagerDutyDesir
         policies[policy.key] = policy
         service = ServiceSpec(
             f"service:team:{team.id}",
-            f"{team.name} on-call ({team.id})",
+            team_service_name(org, team),
             f"Pages the on-call of {team.name}: alerts that match no pipeline"
             + (" and every alert of the team's pipelines." if settings.service_per == "team" else "."),
             policy.key,
@@ -164,7 +167,7 @@ def desired_pagerduty(org: Org, engine: Engine, now: datetime) -> PagerDutyDesir
             tier = org.settings.tiers.get(pipeline.tier)
             service = ServiceSpec(
                 f"service:pipeline:{pipeline.id}",
-                f"{pipeline.name} ({pipeline.id})",
+                service_name(org, pipeline),
                 (pipeline.description.strip() or f"Pipeline {pipeline.id} of team {pipeline.team}.")[:900],
                 policy.key,
                 tier.urgency if tier else "high",
@@ -195,7 +198,22 @@ def desired_pagerduty(org: Org, engine: Engine, now: datetime) -> PagerDutyDesir
         pipeline_services,
         team_services,
         tuple(notices),
+        settings,
     )
+
+
+def rename_fix(naming: PagerDutySettings, key: str) -> str:
+    """How to give the object of ``key`` another name: the settings its name comes from."""
+    prefix = f"settings.pagerduty.name_prefix (now {naming.name_prefix!r})"
+    if key.startswith("service:pipeline:"):
+        setting, value = "service_name", naming.service_name
+    elif key.startswith("service:team:"):
+        setting, value = "team_service_name", naming.team_service_name
+    elif key.startswith("schedule:") and not key.startswith("schedule:person:"):
+        setting, value = "schedule_name", naming.schedule_name
+    else:  # escalation policies and people's schedules: the prefix alone
+        return f"set {prefix} in ownership.yaml"
+    return f"set settings.pagerduty.{setting} (now {value!r}) or {prefix} in ownership.yaml"
 
 
 # -- rotation schedules --------------------------------------------------------------------
@@ -238,7 +256,7 @@ def rotation_schedules(org: Org, engine: Engine, rotation: Rotation, now: dateti
         out.append(
             ScheduleSpec(
                 schedule_key(rotation.id, role),
-                f"{rotation.title} · {role}",
+                schedule_name(org, rotation, role),
                 f"The {role} on-call of {rotation.title} (rotation {rotation.id}, team {rotation.team}). "
                 "Kept by opsctl from the ops repository: change the YAML, not this schedule.",
                 rotation.timezone,
@@ -307,7 +325,7 @@ def availability_schedule(
     words = "in their working hours" if hours else "whenever they are available"
     return ScheduleSpec(
         availability_key(person_id, working_hours=hours is not None),
-        f"{person.name} ({person_id}) · " + ("in working hours" if hours else "available"),
+        org.settings.pagerduty.name_prefix + f"{person.name} ({person_id}) · " + ("in working hours" if hours else "available"),
         f"{person.name} is on call here {words}, and nobody is while they are away (time off, public holidays), "
         "so an escalation level that targets this schedule passes them over at once. "
         "Kept by opsctl from the ops repository: change the YAML, not this schedule.",
@@ -372,7 +390,7 @@ def _without_repeats(rules: list[RuleSpec]) -> list[RuleSpec]:
 def team_policy(org: Org, team: Team) -> PolicySpec:
     return PolicySpec(
         f"policy:team:{team.id}",
-        f"{team.name} on-call ({team.id})",
+        org.settings.pagerduty.name_prefix + f"{team.name} on-call ({team.id})",
         f"The on-call of {team.name}: primary, secondary, then the lead; for alerts that match no pipeline.",
         tuple(_oncall_rules(org, team)),
     )
@@ -395,7 +413,7 @@ def pipeline_policy(org: Org, pipeline: Pipeline) -> PolicySpec:
     ids = pipeline.primary if primary.id == secondary.id else f"{pipeline.primary}, {pipeline.secondary}"
     return PolicySpec(
         owners_key(pipeline),
-        f"{owners}, then {team.name} on-call ({ids}; {team.id})",
+        org.settings.pagerduty.name_prefix + f"{owners}, then {team.name} on-call ({ids}; {team.id})",
         f"The pipelines of team {team.id} owned by {ids}: the primary owner, the secondary owner (each in their "
         f"working hours and when available), the on-call of {team.name}, then the lead.",
         tuple(_without_repeats(rules)),

@@ -1,9 +1,11 @@
 """Slack: an on-call user group per team and the team channel's topic naming the on-call.
 
-- ``usergroup:<team>``: handle ``<team>-oncall``, members the current primary and
-  secondary of the team's rotations who can be paged now (somebody away is left out;
-  when nobody can be, the primary stays). Slack keeps the marker in the group's
-  description; a group with that handle and no marker is somebody else's and is left alone.
+- ``usergroup:<team>``: handle ``<team>-oncall`` and name ``<team name> on-call`` (or what
+  ``settings.slack.usergroup_handle`` and ``usergroup_name`` say), members the current
+  primary and secondary of the team's rotations who can be paged now (somebody away is
+  left out; when nobody can be, the primary stays). Slack keeps the marker in the group's
+  description, so opsctl finds its group by it when the settings change its handle; a
+  group with that handle and no marker is somebody else's and is left alone.
 - ``topic:<team>``: the team channel's topic starts with ``On call: …``. Only that part is
   opsctl's: whatever else the topic says (separated by `` | ``) is kept.
 
@@ -18,13 +20,14 @@ adapter: :func:`desired_slack` (pure), :func:`fetch_actual`, :func:`diff` (pure)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from opsctl.engine.schedule.resolve import Engine
-from opsctl.model import Org
+from opsctl.model import Org, SlackSettings
+from opsctl.model.names import usergroup_names
 from opsctl.sync.apply import ApplyResult, Step, apply_steps
 from opsctl.sync.marker import human_text, read_marker, with_marker
 from opsctl.sync.plan import Change, Notice, Plan, Value, field_changes
@@ -77,6 +80,8 @@ class SlackDesired:
     usergroups: tuple[UserGroupSpec, ...]
     topics: tuple[TopicSpec, ...]
     notices: tuple[Notice, ...] = ()
+    naming: SlackSettings = field(default_factory=SlackSettings)
+    """The settings the handles and names come from, for the fix of one that is taken."""
 
 
 def channel_name(channel: str) -> str:
@@ -140,13 +145,13 @@ def desired_slack(org: Org, engine: Engine, now: datetime) -> SlackDesired:
         members = tuple(dict.fromkeys(p for item in oncall for p in item.pageable()))
         if not members and oncall:
             members = (oncall[0].primary,)  # nobody can be paged: the primary keeps the group, on reduced duty
-        handle = f"{team.id}-oncall"
+        handle, name = usergroup_names(org, team)
         groups.append(
             UserGroupSpec(
                 f"usergroup:{team.id}",
                 team.id,
                 handle,
-                f"{team.name} on-call",
+                name,
                 f"Who is on call for {team.name} now; kept by opsctl.",
                 members,
             )
@@ -165,7 +170,7 @@ def desired_slack(org: Org, engine: Engine, now: datetime) -> SlackDesired:
             notices.append(Notice("warning", f"team {team.id}", "has no slack_channel: no channel topic to keep"))
     wanted = {p for g in groups for p in g.members}
     people = {pid: SlackPerson(pid, p.name, p.email, p.slack_id) for pid, p in org.people.items() if pid in wanted}
-    return SlackDesired(now, people, tuple(groups), tuple(topics), tuple(notices))
+    return SlackDesired(now, people, tuple(groups), tuple(topics), tuple(notices), org.settings.slack)
 
 
 # -- the actual state ---------------------------------------------------------------------
@@ -295,33 +300,54 @@ def compose_topic(existing: str, ours: str) -> str:
     return TOPIC_SEPARATOR.join([ours, *kept])[:TOPIC_LIMIT]
 
 
-def _group_finding(spec: UserGroupSpec, actual: SlackActual) -> tuple[RemoteGroup | None, str]:
-    """The remote group of ``spec`` (by handle), and why opsctl cannot keep it, or ``""``.
+def _group_finding(spec: UserGroupSpec, actual: SlackActual, naming: SlackSettings) -> tuple[RemoteGroup | None, str]:
+    """The remote group of ``spec`` (by its marker, else by handle), and why opsctl cannot
+    keep it under the handle and name the settings give, or ``""``.
 
     Slack compares handles and names without regard to case; a handle must also differ
     from every channel and user name (usergroups.create: `handle` "Must be unique among
     channels, users and User Groups", `name` "Must be unique among User Groups").
     """
     handle, name = spec.handle.casefold(), spec.name.casefold()
-    mine = next((g for g in actual.groups if g.handle.casefold() == handle), None)
+    mine = next((g for g in actual.groups if (m := read_marker(g.description)) is not None and m.key == spec.key), None)
+    holder = next((g for g in actual.groups if g.handle.casefold() == handle and g is not mine), None)
     adopt = f"add the line `opsctl:managed key={spec.key}` to its description to let opsctl keep it"
-    if mine is not None and read_marker(mine.description) is None:
-        return None, f"user group @{mine.handle} ({mine.id}) exists and opsctl did not create it; opsctl leaves it alone: {adopt}"
+    new_handle = (
+        f"set settings.slack.usergroup_handle (now {naming.usergroup_handle!r}) in ownership.yaml to give opsctl's another handle"
+    )
+    new_name = (
+        f"set settings.slack.usergroup_name (now {naming.usergroup_name!r}) in ownership.yaml to give opsctl's another name"
+    )
+    if mine is None and holder is not None and read_marker(holder.description) is None:
+        return None, (
+            f"user group @{holder.handle} ({holder.id}) exists and opsctl did not create it; opsctl leaves it alone: "
+            f"{adopt}, or {new_handle}"
+        )
+    if holder is not None:
+        return None, (
+            f"the handle @{spec.handle} is taken by user group {holder.name!r} ({holder.id}) "
+            f"(Slack: handle_already_exists): rename that group's handle, or {new_handle}"
+        )
     if mine is not None and mine.disabled:
-        return None, f"user group @{spec.handle} ({mine.id}) is disabled in Slack; enable it to let opsctl keep it"
+        return None, f"user group @{mine.handle} ({mine.id}) is disabled in Slack; enable it to let opsctl keep it"
     rival = next((g for g in actual.groups if g.name.casefold() == name and g is not mine), None)
     if rival is not None:
         return None, (
             f"the name {spec.name!r} is taken by user group @{rival.handle} ({rival.id}), which opsctl does not keep "
-            f"(Slack: name_already_exists): rename that group, or give it the handle @{spec.handle} and {adopt}"
+            f"(Slack: name_already_exists): rename that group, or give it the handle @{spec.handle} and {adopt}, "
+            f"or {new_name}"
         )
-    if mine is None and handle in {c.name.casefold() for c in actual.channels}:
-        return (
-            None,
-            f"the handle @{spec.handle} is the name of channel #{spec.handle} (Slack: handle_already_exists): rename the channel",
+    unchanged = mine is not None and mine.handle.casefold() == handle
+    if not unchanged and handle in {c.name.casefold() for c in actual.channels}:
+        return None, (
+            f"the handle @{spec.handle} is the name of channel #{spec.handle} (Slack: handle_already_exists): "
+            f"rename the channel, or {new_handle}"
         )
-    if mine is None and handle in actual.usernames:
-        return None, f"the handle @{spec.handle} is a user's name in Slack (handle_already_exists): that user must change it"
+    if not unchanged and handle in actual.usernames:
+        return None, (
+            f"the handle @{spec.handle} is a user's name in Slack (handle_already_exists): that user must change it, "
+            f"or {new_handle}"
+        )
     return mine, ""
 
 
@@ -348,7 +374,7 @@ def diff(desired: SlackDesired, actual: SlackActual) -> Plan:
 
     blocked: set[str] = set()
     for spec in desired.usergroups:
-        remote, why = _group_finding(spec, actual)
+        remote, why = _group_finding(spec, actual, desired.naming)
         if why:
             blocked.add(spec.team)
             notices.append(Notice("drift", spec.key, why))

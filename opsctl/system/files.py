@@ -10,10 +10,13 @@ import contextlib
 import os
 
 
-def write_atomically(path: str | os.PathLike[str], text: str, *, mode: int | None = None, make_folder: bool = False) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename it
-    into place; with ``mode``, the file has it from its first byte; with ``make_folder``,
-    a missing folder is made. Raises :class:`OSError`, leaving no temporary file behind."""
+def write_atomically(
+    path: str | os.PathLike[str], text: str | bytes, *, mode: int | None = None, make_folder: bool = False
+) -> None:
+    """Write ``text`` (UTF-8) or bytes to ``path`` through a temporary file in the same folder,
+    then rename it into place; with ``mode``, the file has it from its first byte; with
+    ``make_folder``, a missing folder is made. Raises :class:`OSError`, leaving no temporary
+    file behind."""
     import tempfile
 
     folder = os.path.dirname(os.fspath(path)) or "."
@@ -23,8 +26,8 @@ def write_atomically(path: str | os.PathLike[str], text: str, *, mode: int | Non
     try:
         if mode is not None:
             os.fchmod(handle, mode)
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
+        with os.fdopen(handle, "wb") as out:
+            out.write(text.encode("utf-8") if isinstance(text, str) else text)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -57,6 +57,7 @@ class CachedHolidays:
         self.path = path
         self._table: dict[str, dict[str, Any]] | None = None
         self._dirty = False
+        self._read: dict[str, dict[date, str]] = {}
 
     def _load(self) -> dict[str, dict[str, Any]]:
         if self._table is None:
@@ -68,15 +69,20 @@ class CachedHolidays:
         return self._table
 
     def holidays(self, country: str, subdivision: str | None, year: int) -> dict[date, str]:
-        table = self._load()
         key = f"{country}/{subdivision or ''}/{year}"
+        read = self._read.get(key)
+        if read is not None:
+            return dict(read)
+        table = self._load()
         entry = table.get(key)
         if not isinstance(entry, dict):
             answer = self.inner.holidays(country, subdivision, year)
             table[key] = {day.isoformat(): name for day, name in answer.items()}
             self._dirty = True
-            return answer
-        return {date.fromisoformat(day): name for day, name in entry.items()}
+        else:
+            answer = {date.fromisoformat(day): name for day, name in entry.items()}
+        self._read[key] = answer
+        return dict(answer)
 
     def supported(self) -> dict[str, list[str]]:
         table = self._load()

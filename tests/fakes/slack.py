@@ -10,14 +10,16 @@ follows (docs.slack.dev/reference/methods/<method>; more in ``tests/specs/README
 cursor pagination of ``users.list``, ``conversations.list`` and ``conversations.history``
 (fewer rows than asked for is normal), emails only for tokens with ``users:read.email``,
 ``not_in_channel`` for a bot outside the channel, user group names and handles unique
-without regard to case, the granted scopes in an ``x-oauth-scopes`` header on every
-answer, and, when :attr:`SlackFake.tiers` is on, each method's rate tier with HTTP 429
-and ``Retry-After`` beyond it.
+without regard to case, ``bad_handle`` for a handle of other characters than a user
+name's, the granted scopes in an ``x-oauth-scopes`` header on every answer, and, when
+:attr:`SlackFake.tiers` is on, each method's rate tier with HTTP 429 and ``Retry-After``
+beyond it.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -218,8 +220,18 @@ class SlackFake(FakeService):
                 return "handle_already_exists"
         return None
 
+    @staticmethod
+    def _bad_handle(handle: str | None) -> bool:
+        """usergroups.create and usergroups.update, errors: `bad_handle` "Handle is invalid". A
+        handle shares the namespace of user names, which Slack's help spells as lower-case
+        letters, numbers, periods, hyphens and underscores ("Usernames must be all lowercase
+        ... can only contain letters, numbers, periods, hyphens, and underscores")."""
+        return handle is not None and re.fullmatch(r"[a-z0-9._-]+", handle) is None
+
     def m_usergroups_create(self, args: dict[str, Any]) -> dict[str, Any]:
         handle = args.get("handle") or args["name"]
+        if self._bad_handle(args.get("handle")):
+            return {"ok": False, "error": "bad_handle"}
         why = self._taken(args["name"], handle, None)
         if why:
             return {"ok": False, "error": why}
@@ -229,6 +241,8 @@ class SlackFake(FakeService):
         group = self.usergroups.get(args["usergroup"])
         if group is None:
             return {"ok": False, "error": "no_such_subteam"}
+        if self._bad_handle(args.get("handle")):
+            return {"ok": False, "error": "bad_handle"}
         why = self._taken(args.get("name"), args.get("handle"), group["id"])
         if why:
             return {"ok": False, "error": why}

@@ -164,6 +164,10 @@ def with_settings(org: Org, **pagerduty_settings: Any) -> Org:
     return replace(org, settings=settings)
 
 
+def with_slack_settings(org: Org, **slack_settings: Any) -> Org:
+    return replace(org, settings=replace(org.settings, slack=replace(org.settings.slack, **slack_settings)))
+
+
 def write_example(root: Path, edits: dict[str, tuple[str, str]] | None = None) -> Path:
     """The example org's files under ``root``, with ``path: (old, new)`` text replacements."""
     from tests.support import write_tree

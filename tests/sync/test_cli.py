@@ -213,6 +213,30 @@ def test_without_tokens_the_commands_preview_offline(monkeypatch: pytest.MonkeyP
     assert keys.exit_code == 2 and "--routing-keys-out needs it" in keys.stderr
 
 
+def test_names_from_the_settings_in_ownership_yaml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The naming settings as a team writes them, read by the offline previews of both syncs."""
+    for name in ("PAGERDUTY_TOKEN", "SLACK_BOT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    settings = (
+        "settings:\n"
+        "  pagerduty:\n"
+        '    name_prefix: "Data · "\n'
+        '    service_name: "{pipeline} ({tier})"\n'
+        '    schedule_name: "{rotation} {role}"\n'
+        "  slack:\n"
+        '    usergroup_handle: "{team}.oncall"\n'
+        '    usergroup_name: "On call: {team_name}"\n'
+    )
+    root = write_example(tmp_path / "repo", {"ownership.yaml": ("settings:\n", settings)})
+    pd = run("sync", "pagerduty", *AT, root=root)
+    assert pd.exit_code == 0, pd.output
+    assert "+ create service 'Data · aggregate_profit_investors (investor-facing)'" in pd.stdout
+    assert "+ create schedule 'Data · data-eng-weekly primary'" in pd.stdout
+    assert "+ create escalation policy 'Data · Data Engineering on-call (data-eng)'" in pd.stdout
+    sl = run("sync", "slack", *AT, root=root)
+    assert "+ create user group '@data-eng.oncall'" in sl.stdout and "name: On call: Data Engineering" in sl.stdout
+
+
 def test_slack_sync_and_handoff(slack_fake: SlackFake, monkeypatch: pytest.MonkeyPatch) -> None:
     cli_env(monkeypatch, sl=slack_fake)
     slack_fake.clock.elapsed = 12 * 3600  # type: ignore[union-attr]

@@ -373,3 +373,57 @@ def test_a_create_whose_answer_is_lost_is_found_again_not_made_twice(pd_fake: Pa
     assert managed_counts(pd_fake) == {"schedules": 19, "policies": 10, "services": 10, "integrations": 10}
     assert len({p["name"] for p in pd_fake.policies.values()}) == 10
     assert pd_plan(pd_fake).changes == ()
+
+
+def test_a_name_taken_is_fixed_by_the_naming_settings(pd_fake: PagerDutyFake) -> None:
+    """The finding names the setting; with it changed, the apply makes the service under the
+    new name, beside the object opsctl does not manage, and a second apply writes nothing."""
+    someone = next(iter(pd_fake.users))
+    theirs = pd_fake.add_service(
+        "Aggregate profit for investors (aggregate_profit_investors)", pd_fake.add_policy("P", someone)["id"]
+    )
+    plan = pd_plan(pd_fake)
+    [finding] = [n for n in plan.notices if n.subject == "service:pipeline:aggregate_profit_investors"]
+    assert (
+        "set settings.pagerduty.service_name (now '{pipeline_name} ({pipeline})') or settings.pagerduty.name_prefix (now '')"
+        " in ownership.yaml" in finding.message
+    )
+    renamed = with_settings(EXAMPLE, service_name="{pipeline_name} · {tier} ({pipeline})")
+    plan, writes = pd_sync(pd_fake, renamed)
+    assert not any(n.subject == "service:pipeline:aggregate_profit_investors" for n in plan.notices)
+    [made] = [s for s in pd_fake.services.values() if s["name"].endswith("(aggregate_profit_investors)") and s is not theirs]
+    assert made["name"] == "Aggregate Profit for Investors · investor-facing (aggregate_profit_investors)"
+    assert read_marker(made["description"]).key == "service:pipeline:aggregate_profit_investors"  # type: ignore[union-attr]
+    assert theirs["name"] == "Aggregate profit for investors (aggregate_profit_investors)" and theirs["description"] == ""
+    pd_fake.reset_counts()
+    again, writes = pd_sync(pd_fake, renamed)
+    assert again.changes == () and writes == 0 and pd_fake.writes() == 0
+    assert not [n for n in again.notices if n.level == "drift"]
+
+
+def test_a_prefix_renames_every_object_opsctl_made_and_then_nothing(pd_fake: PagerDutyFake) -> None:
+    applied_example(pd_fake)
+    counts = managed_counts(pd_fake)
+    prefixed = with_settings(EXAMPLE, name_prefix="Data · ")
+    plan, _ = pd_sync(pd_fake, prefixed)
+    assert {(c.action, c.kind) for c in plan.changes} >= {("update", "schedule"), ("update", "escalation policy")}
+    assert all(c.action == "update" and "name" in {f.name for f in c.fields} for c in plan.changes if c.kind != "override")
+    managed = [o for table in (pd_fake.schedules, pd_fake.policies, pd_fake.services) for o in table.values()]
+    assert all(o["name"].startswith("Data · ") for o in managed if read_marker(o["description"]))
+    assert managed_counts(pd_fake) == counts  # renamed, not made again
+    pd_fake.reset_counts()
+    again, writes = pd_sync(pd_fake, prefixed)
+    assert again.changes == () and writes == 0 and pd_fake.writes() == 0
+
+
+def test_a_policy_name_taken_points_at_the_prefix(pd_fake: PagerDutyFake) -> None:
+    someone = next(iter(pd_fake.users))
+    pd_fake.add_policy("data platform ON-CALL (platform)", someone)
+    plan = pd_plan(pd_fake)
+    [finding] = [n for n in plan.notices if n.subject == "policy:team:platform"]
+    assert finding.message.endswith(
+        "or, to give opsctl's escalation policy another name, set settings.pagerduty.name_prefix (now '') in ownership.yaml"
+    )
+    plan, _ = pd_sync(pd_fake, with_settings(EXAMPLE, name_prefix="opsctl: "))
+    assert not [n for n in plan.notices if n.level == "drift"]
+    assert any(p["name"] == "opsctl: Data Platform on-call (platform)" for p in pd_fake.policies.values())

@@ -8,7 +8,17 @@ from opsctl.sync import slack
 from opsctl.sync.handoff import EVENT_TYPE, notify_handoffs
 from tests.fakes.base import Fault
 from tests.fakes.slack import SlackFake
-from tests.sync.support import EXAMPLE, NOW, engine, sl_client, slack_plan, slack_sync, slack_user_id, slack_writes
+from tests.sync.support import (
+    EXAMPLE,
+    NOW,
+    engine,
+    sl_client,
+    slack_plan,
+    slack_sync,
+    slack_user_id,
+    slack_writes,
+    with_slack_settings,
+)
 
 
 def at(fake: SlackFake, when: datetime) -> datetime:
@@ -200,3 +210,56 @@ def test_topic_keeps_what_others_wrote() -> None:
     assert slack.compose_topic("", ours) == ours
     assert slack.compose_topic("On call: B (primary) · @t-oncall | Standup 10:00", ours) == f"{ours} | Standup 10:00"
     assert len(slack.compose_topic("x" * 240, ours)) <= 250
+
+
+def test_a_handle_taken_is_fixed_by_the_handle_setting(slack_fake: SlackFake) -> None:
+    """An unmanaged group holds @mlops-oncall: the finding names settings.slack.usergroup_handle;
+    with it changed, opsctl's groups move to the new handles (found by their marker), the
+    MLOps group is made, the topics advertise the new handles, and a second apply writes nothing."""
+    theirs = slack_fake.add_usergroup("mlops-oncall", "ML people", users=[slack_user_id("ml1")], description="by hand")
+    plan, _ = slack_sync(slack_fake, now=at(slack_fake, LATER))
+    [finding] = [n for n in plan.notices if n.subject == "usergroup:mlops"]
+    assert finding.message.endswith(
+        "or set settings.slack.usergroup_handle (now '{team}-oncall') in ownership.yaml to give opsctl's another handle"
+    )
+    renamed = with_slack_settings(EXAMPLE, usergroup_handle="oncall-{team}")
+    plan, _ = slack_sync(slack_fake, renamed, now=LATER)
+    assert not [n for n in plan.notices if n.level == "drift"]
+    assert {(c.action, c.key) for c in plan.changes if c.kind == "user group"} == {
+        ("create", "usergroup:mlops"),
+        *(("update", f"usergroup:{team}") for team in ("data-eng", "platform", "infra-data-eng", "bi-services")),
+    }
+    handles = sorted(g["handle"] for g in slack_fake.usergroups.values())
+    assert handles == sorted(
+        ["mlops-oncall", *(f"oncall-{t}" for t in ("data-eng", "platform", "infra-data-eng", "mlops", "bi-services"))]
+    )
+    assert theirs["handle"] == "mlops-oncall" and theirs["description"] == "by hand"
+    assert "· @oncall-mlops" in slack_fake.channel("mlops").topic  # type: ignore[union-attr]
+    slack_fake.reset_counts()
+    again, writes = slack_sync(slack_fake, renamed, now=LATER)
+    assert again.changes == () and writes == 0 and slack_writes(slack_fake) == 0
+
+
+def test_a_name_taken_is_fixed_by_the_name_setting(slack_fake: SlackFake) -> None:
+    slack_fake.add_usergroup("ml-people", "mlops ON-CALL", users=[slack_user_id("ml1")])
+    plan = slack_plan(slack_fake, now=at(slack_fake, LATER))
+    [finding] = [n for n in plan.notices if n.subject == "usergroup:mlops"]
+    assert "name_already_exists" in finding.message
+    assert finding.message.endswith(
+        "or set settings.slack.usergroup_name (now '{team_name} on-call') in ownership.yaml to give opsctl's another name"
+    )
+    renamed = with_slack_settings(EXAMPLE, usergroup_name="{team_name} on call now")
+    plan, _ = slack_sync(slack_fake, renamed, now=LATER)
+    assert not [n for n in plan.notices if n.level == "drift"]
+    [made] = [g for g in slack_fake.usergroups.values() if g["handle"] == "mlops-oncall"]
+    assert made["name"] == "MLOps on call now"
+    slack_fake.reset_counts()
+    assert slack_sync(slack_fake, renamed, now=LATER) == (slack_plan(slack_fake, renamed, now=LATER), 0)
+    assert slack_writes(slack_fake) == 0
+
+
+def test_a_handle_that_is_a_channel_name_points_at_the_setting(slack_fake: SlackFake) -> None:
+    slack_fake.add_channel("#platform-oncall")
+    plan = slack_plan(slack_fake, now=at(slack_fake, LATER))
+    [finding] = [n for n in plan.notices if n.subject == "usergroup:platform"]
+    assert "handle_already_exists" in finding.message and "settings.slack.usergroup_handle" in finding.message

@@ -9,6 +9,7 @@ subdivision, one whole local day each, and are computed lazily per year.
 from __future__ import annotations
 
 import bisect
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 from opsctl.engine.holidays import HolidayCalendar
 from opsctl.engine.intervals import merge_intervals
 from opsctl.model import Org, Person, TimeOff
+from opsctl.model.zones import zone
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,9 @@ def _show(value: date | datetime) -> str:
     return value.isoformat(timespec="minutes") if isinstance(value, datetime) else value.isoformat()
 
 
+@functools.lru_cache(maxsize=65536)
 def local_day(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """The UTC interval of a whole local day."""
+    """The UTC interval of a whole local day (the same public holiday is asked for everybody of a country)."""
     start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     return start, end
@@ -64,7 +67,7 @@ def to_instant(value: date | datetime, tz: ZoneInfo, *, end_of_day: bool = False
 
 
 def time_off_interval(entry: TimeOff, person: Person) -> tuple[datetime, datetime]:
-    tz = ZoneInfo(person.timezone)
+    tz = zone(person.timezone)
     return to_instant(entry.start, tz), to_instant(entry.end, tz, end_of_day=True)
 
 
@@ -84,6 +87,11 @@ class _Track:
         for absence in self.items:
             running = absence.end if running is None or absence.end > running else running
             self.max_ends.append(running)
+
+    def any_overlapping(self, start: datetime, end: datetime) -> bool:
+        """Whether any absence overlaps ``[start, end)``: one bisection, as ends are running maxima."""
+        i = bisect.bisect_left(self.starts, end) - 1
+        return i >= 0 and self.max_ends[i] > start
 
     def overlapping(self, start: datetime, end: datetime) -> list[Absence]:
         i = bisect.bisect_left(self.starts, end) - 1
@@ -134,7 +142,7 @@ class Availability:
         person = self.org.people.get(person_id)
         if person is None or person.country is None:
             return None
-        tz = ZoneInfo(person.timezone)
+        tz = zone(person.timezone)
         first = start.astimezone(tz).year
         last = (end - timedelta(microseconds=1)).astimezone(tz).year if end > start else first
         done = self._holiday_years.setdefault(person_id, set())
@@ -171,8 +179,21 @@ class Availability:
         return found
 
     def available(self, person: str, start: datetime, end: datetime, *, holidays: bool = True) -> bool:
-        """Whether ``person`` is available for all of ``[start, end)``."""
-        return not self.conflicts(person, start, end, holidays=holidays)
+        """Whether ``person`` is available for all of ``[start, end)`` (no absence overlaps it)."""
+        if end <= start:
+            return True
+        track = self._time_off.get(person)
+        if track is not None and track.any_overlapping(start, end):
+            return False
+        if holidays:
+            covered = self._holiday_cover.get(person)  # the check _ensure_holidays starts with, without the call
+            if covered is not None and covered[0] <= start and end <= covered[1]:
+                holiday_track: _Track | None = self._holidays[person]
+            else:
+                holiday_track = self._ensure_holidays(person, start, end)
+            if holiday_track is not None and holiday_track.any_overlapping(start, end):
+                return False
+        return True
 
     def gaps(self, person: str, start: datetime, end: datetime, *, holidays: bool = True) -> list[tuple[datetime, datetime]]:
         """The merged intervals within ``[start, end)`` when ``person`` is unavailable."""

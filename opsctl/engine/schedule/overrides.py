@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from opsctl.engine.schedule.availability import to_instant
 from opsctl.model import Org, Override, Rotation
+from opsctl.model.zones import zone
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class OverrideSpan:
 
 def override_spans(org: Org, rotation: Rotation) -> list[OverrideSpan]:
     """The rotation's overrides as UTC intervals, in file order."""
-    tz = ZoneInfo(rotation.timezone)
+    tz = zone(rotation.timezone)
     spans = []
     for override in org.overrides:
         if override.rotation != rotation.id:

@@ -21,6 +21,7 @@ from opsctl.model import Org, Rotation
 from opsctl.model.shifts import ShiftGrid
 
 _TICK = timedelta(microseconds=1)
+_AT_REMEMBERED = 4096
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Engine:
         self.org = org
         self.availability = Availability(org, calendar)
         self._states: dict[str, _RotationState] = {}
+        self._at: dict[tuple[str, datetime], Slot | None] = {}
 
     def name(self, person: str) -> str:
         found = self.org.people.get(person)
@@ -126,7 +128,18 @@ class Engine:
         return out
 
     def at(self, rotation_id: str, instant: datetime) -> Slot | None:
-        """The slot at ``instant``, whole (not clipped); None before the rotation's first shift."""
+        """The slot at ``instant``, whole (not clipped); None before the rotation's first shift.
+
+        Remembered: a site or a sync asks the same rotation about the same instant once per pipeline.
+        """
+        key = (rotation_id, instant)
+        if key not in self._at:
+            if len(self._at) >= _AT_REMEMBERED:
+                self._at.clear()  # a long-lived engine (the webhook server) asks about ever new instants
+            self._at[key] = self._slot_at(rotation_id, instant)
+        return self._at[key]
+
+    def _slot_at(self, rotation_id: str, instant: datetime) -> Slot | None:
         grid = self._state(rotation_id).grid
         k = grid.index_at(instant)
         if k < 0:

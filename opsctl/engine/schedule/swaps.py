@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from opsctl.engine.schedule.availability import Availability
 from opsctl.engine.schedule.roster import Roster
@@ -77,20 +78,21 @@ class SwapResolver:
         horizon = last + period.size - 1
         if end is not None:
             horizon = min(horizon, end - 1)
-        for k in range(self.state.resolved + 1, max(horizon, last) + 1):
-            self._resolve(k)
-            self.state.resolved = k
-        return self.state
+        state, boundary, available, holidays = self.state, self.grid.boundary, self.availability.available, self.holidays
+        for k in range(state.resolved + 1, max(horizon, last) + 1):
+            # most shifts: a primary not swapped yet and available all shift; the rest search
+            if k not in state.swapped_with:
+                person = self._primary(k)
+                begins, ends = boundary(k), boundary(k + 1)
+                if not available(person, begins, ends, holidays=holidays):
+                    self._swap(k, person, begins, ends)
+            state.resolved = k
+        return state
 
-    def _resolve(self, k: int) -> None:
+    def _swap(self, k: int, person: str, start: datetime, end: datetime) -> None:
+        """Shift ``k``'s primary ``person`` is unavailable during it: the first legal swap, else reduced duty."""
         state = self.state
-        if k in state.swapped_with:
-            return
-        person = self._primary(k)
-        start, end = self.grid.boundary(k), self.grid.boundary(k + 1)
         conflicts = self.availability.conflicts(person, start, end, holidays=self.holidays)
-        if not conflicts:
-            return
         period = self.roster.period(k)
         for j in search_order(k, period.size, period.first_shift, self.roster.period_end(period)):
             if j in state.swapped_with:

@@ -131,8 +131,11 @@ def test_a_resolve_closes_what_the_failure_opened(router: Router) -> None:
     assert [e["event_action"] for e in router.pd.events] == ["trigger", "resolve"]
     first, reply = messages(router, "#data-eng-alerts")
     assert reply["text"].startswith(":white_check_mark: Resolved: *Aggregate Growth for Investors")
-    posts = [r.body for r in router.slack.requests if r.path.endswith("chat.postMessage")]
-    assert posts[-1]["thread_ts"] == first["ts"]  # in the failure's thread
+    # the channel's reply and the DM to the person paged go to different targets, in either order
+    [resolved] = [
+        r.body for r in router.slack.requests if r.path.endswith("chat.postMessage") and r.body["text"] == reply["text"]
+    ]
+    assert resolved["thread_ts"] == first["ts"]  # in the failure's thread
     # a second resolve finds nothing open and sends nothing
     again = router.post("airflow", {"dag_id": "aggregate_growth_investors", "run_id": "scheduled__2", "state": "success"})
     assert again.json()["alerts"][0]["note"] == "nothing is open for this failure: nothing to resolve"

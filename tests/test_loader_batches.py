@@ -133,6 +133,22 @@ def test_a_cut_that_does_not_compose_falls_back_to_the_whole(text: str, monkeypa
     assert_same(whole, batched)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "after:\n- null\n- null\n- after: null\n",  # an unknown key: its empty section is reported all the same
+        "people:\n  - id: a\n  - id: b\n  - id: c\npeople:\n  - id: d\n  - id: e\n  - id: f\n",  # a key twice
+        "settings:\n  - a\n  -\n  - after:\n",  # a key that reads a mapping
+    ],
+)
+def test_lists_under_keys_that_read_no_list_are_composed_whole(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = dict(BASE)
+    files["ownership.yaml"] = text
+    whole, batched = both(files, monkeypatch)
+    assert whole.findings
+    assert_same(whole, batched)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_random_repositories_read_the_same_batched(monkeypatch: pytest.MonkeyPatch, data: st.DataObject) -> None:

@@ -396,6 +396,8 @@ class Converter:
         identity = _id_of(node) if form.has_id else None
         if identity is not None:
             what = f"{form.kind} {identity!r}"
+        if batched is not None:
+            _check_batchable(node, specs, batched)
         values: dict[str, Any] = {}
         seen: dict[str, Node] = {}
         ok = True
@@ -764,6 +766,21 @@ def _has_node_property(text: str) -> bool:
 
 class Unbatchable(Exception):
     """A batch did not compose to the items it was cut for: the document is composed whole."""
+
+
+def _check_batchable(node: MappingNode, specs: dict[str, _FieldSpec], batched: Batched) -> None:
+    """Raise :class:`Unbatchable` unless each batched list stands once under a key that reads a
+    list: under an unknown or repeated key, or one that reads something else, the batches
+    would not be composed the way the whole document is (its placeholders, for one, would
+    go unseen), so such a document, broken anyway, is composed whole."""
+    counts: dict[str, int] = {}
+    for key_node, _ in node.value:
+        if key_node.__class__ is ScalarNode and key_node.value in batched.lists:
+            counts[key_node.value] = counts.get(key_node.value, 0) + 1
+    for key in batched.lists:
+        spec = specs.get(key)
+        if counts.get(key) != 1 or spec is None or get_origin(spec.type) is not tuple:
+            raise Unbatchable
 
 
 @dataclasses.dataclass(frozen=True)

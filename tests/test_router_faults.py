@@ -166,11 +166,23 @@ class SlowAnswers(SlackFake):
 
 
 def test_after_a_crash_mid_digest_slack_history_is_read_once_per_channel(tmp_path: Path) -> None:
+    """Nothing is told twice after the crash, with the team channels far down the channel
+    listing and one of them private."""
     pd = PagerDutyEventsFake()
     slack = slack_for(ORG)
     slack.__class__ = SlowAnswers  # the same fake, answering chat.postMessage slowly
     assert isinstance(slack, SlowAnswers)
     slack.answer_delay = 3.0
+    # the team channels come after a page and a half of others, and one is private: the
+    # history is found only by a channel listing that pages on and asks for private channels
+    teams = dict(slack.channels)
+    slack.channels.clear()
+    for number in range(150):
+        slack.add_channel(f"#elsewhere-{number}")
+    slack.channels.update(teams)
+    private = slack.channel("#data-eng")
+    assert private is not None
+    private.is_private = True
     pd.start()
     slack.start()
     try:

@@ -193,8 +193,12 @@ class SlackSender:
             return name
         with self._lock:
             if not self._channels:
-                listing = self.client.conversations_list(limit=1000, exclude_archived=True)
-                self._channels = {f"#{c['name']}": c["id"] for c in listing.get("channels") or []}
+                from opsctl.vendors.slack_api import pages
+
+                listing = pages(
+                    self.client.conversations_list, "channels", types="public_channel,private_channel", exclude_archived=True
+                )
+                self._channels = {f"#{c['name']}": c["id"] for c in listing}
             return self._channels.get(name)
 
     def _dm_channel(self, body: dict[str, Any]) -> str:

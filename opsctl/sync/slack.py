@@ -19,7 +19,6 @@ adapter: :func:`desired_slack` (pure), :func:`fetch_actual`, :func:`diff` (pure)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -32,6 +31,7 @@ from opsctl.sync.apply import ApplyResult, Step, apply_steps
 from opsctl.sync.marker import human_text, read_marker, with_marker
 from opsctl.sync.plan import Change, Notice, Plan, Value, field_changes
 from opsctl.sync.progress import QUIET, Progress
+from opsctl.vendors.slack_api import pages
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -220,23 +220,12 @@ class SlackActual:
     usernames: frozenset[str] = frozenset()
 
 
-def _pages(call: Callable[..., Any], key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-    """Every item of a cursor-paginated Slack method (``response_metadata.next_cursor``)."""
-    cursor = ""
-    while True:
-        page = call(**kwargs, limit=200, **({"cursor": cursor} if cursor else {}))
-        yield from page.get(key) or []
-        cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
-        if not cursor:
-            return
-
-
 def directory(client: WebClient) -> Directory:
     """Everybody in the workspace, in pages of ``users.list`` (Tier 2)."""
     by_email: dict[str, str] = {}
     ids: set[str] = set()
     names: set[str] = set()
-    for user in _pages(client.users_list, "members"):
+    for user in pages(client.users_list, "members"):
         if user.get("deleted"):
             continue
         ids.add(str(user["id"]))
@@ -256,7 +245,7 @@ def list_channels(client: WebClient) -> list[RemoteChannel]:
             str((raw.get("topic") or {}).get("value") or ""),
             bool(raw.get("is_member", True)),
         )
-        for raw in _pages(client.conversations_list, "channels", types="public_channel,private_channel", exclude_archived=True)
+        for raw in pages(client.conversations_list, "channels", types="public_channel,private_channel", exclude_archived=True)
     ]
 
 

@@ -18,6 +18,7 @@ as the PagerDuty client (httpx2) does.
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from opsctl.vendors.config import VendorConfig
@@ -147,3 +148,19 @@ def slack_client(
     client.proxy = None
     client.ssl = ssl.create_default_context()
     return client
+
+
+def pages(call: Callable[..., Any], key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item under ``key`` of a cursor-paginated Slack method, a page of 200 at a time.
+
+    Slack's "Pagination" guide (docs.slack.dev/apis/web-api/pagination): a page may hold
+    fewer items than ``limit`` even when more follow; only an empty
+    ``response_metadata.next_cursor`` ends the list.
+    """
+    cursor = ""
+    while True:
+        page = call(**kwargs, limit=200, **({"cursor": cursor} if cursor else {}))
+        yield from page.get(key) or []
+        cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+        if not cursor:
+            return

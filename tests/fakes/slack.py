@@ -56,6 +56,7 @@ ALL_SCOPES = frozenset(
         "channels:read",
         "channels:write",
         "channels:history",
+        "groups:history",
         "groups:read",
         "groups:write",
         "chat:write",

@@ -77,6 +77,8 @@ class TierPolicy:
     """PagerDuty urgency of the incident."""
     description: str = ""
     """What this tier means, for the runbooks."""
+    freshness_grace: Duration | None = None
+    """How long past its freshness SLA a silent pipeline of this tier may stay before it is paged as stale; default a tenth of the SLA, at least 5m."""
 
 
 def _default_tiers() -> dict[str, TierPolicy]:
@@ -304,7 +306,11 @@ class Pipeline:
     tier: str
     """Tier, one of the tiers in settings (e.g. `investor-facing`, `experiment`)."""
     freshness_sla: Duration
-    """How old the newest data may get before the pipeline counts as late."""
+    """How old the newest data may get before the pipeline counts as late: with no successful run or heartbeat for this long (plus the grace), the router pages its owners that it is stale."""
+    freshness_grace: Duration | None = None
+    """How long past the SLA the router waits before paging that the pipeline is stale; default the tier's, else a tenth of the SLA, at least 5m."""
+    watch_from: DateOrTime | None = None
+    """From when the router pages a pipeline that never reported (a date is midnight in the primary owner's zone); unset: not before its first success or heartbeat."""
     description: str = ""
     """What the pipeline produces and for whom."""
     schedule: str = ""

@@ -321,8 +321,6 @@ async def accept_alerts(state: RouterState, source: str, scope: Scope, receive: 
 
 async def accept_heartbeat(state: RouterState, name: str, scope: Scope, receive: Receive) -> tuple[int, dict[str, Any]]:
     """Record that pipeline ``name`` (its id or an alias) ran; the status and JSON body of the answer."""
-    from urllib.parse import unquote
-
     from opsctl.router.heartbeat import read_note
 
     settings = state.settings
@@ -333,7 +331,7 @@ async def accept_heartbeat(state: RouterState, name: str, scope: Scope, receive:
         authenticate(settings.credentials, HEARTBEAT, headers, body, now=now.timestamp(), window=settings.signature_window)
         _check_content_type(headers)
         read_note(body)
-        found = state.router.index.by_name(unquote(name)) if name and "/" not in name else None
+        found = state.router.index.by_name(name) if name and "/" not in name else None
         if found is None:
             from opsctl.model.spelling import did_you_mean
 

@@ -202,7 +202,7 @@ def stale_alert(watch: Watch, seen: Seen | None, reference: float, now: float) -
     if last is not None:
         summary = f"no successful run for {silent}, SLA {words(watch.sla)}"
     else:
-        summary = f"no successful run since it is watched ({silent}), SLA {words(watch.sla)}"
+        summary = f"no successful run since watching began {silent} ago, SLA {words(watch.sla)}"
     details = {
         "last_success": _iso(last) if last is not None else None,
         "last_source": seen.source if last is not None and seen is not None else None,

@@ -5,7 +5,6 @@ watchdog's state survives a restart; a pipeline never heard from is not paged.""
 
 from __future__ import annotations
 
-
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -102,7 +101,7 @@ def test_silence_past_the_sla_pages_once_and_the_next_success_resolves(tmp_path:
         assert [s[0] for s in stale_alerts(router)] == ["firing", "resolved"]
         assert stale_alerts(router)[1][1] == "a successful run (airflow) after 2 h stale"
         assert pages(router) == [("trigger", STALE_KEY), ("resolve", STALE_KEY)]
-        first, reply = router.slack.channel("#data-eng-alerts").messages  # type: ignore[union-attr]
+        _, reply = router.slack.channel("#data-eng-alerts").messages  # type: ignore[union-attr]
         assert reply["text"] == (
             ":white_check_mark: Resolved: *Aggregate Profit for Investors (aggregate_profit_investors)*: "
             "a successful run (airflow) after 2 h stale"
@@ -174,7 +173,7 @@ def test_a_pipeline_never_heard_from_is_paged_only_from_its_watch_start(tmp_path
         assert stale_alerts(router) == []
         clock.advance(hours=4)  # watched for 7 h: past 6 h + 36 min
         wait_until(lambda: stale_alerts(router))
-        [(state, summary, key, effect)] = stale_alerts(router)
+        [(_, summary, _, _)] = stale_alerts(router)
         assert summary == "no successful run since watching began 7 h ago, SLA 6 h"
         others = router.query("SELECT count(*) FROM alerts WHERE source = 'watchdog' AND pipeline != ?", (PROFIT,))
         assert others == [(0,)]  # the other pipelines never reported and have no start: not paged

@@ -4,7 +4,8 @@
 "dedup_key": ..., "id": ..., "severity": ..., "labels": {...}, "dag_id": ...,
 "dbt_job_id": ..., "expectation_suite": ..., "details": {...}, "links": [{"href", "text"}]}``.
 ``dedup_key`` names the failure (a resolve with the same key closes it; without one the
-summary does; ``ok`` is ``resolved``: a run that went well); ``id`` names the notification (a retry with the same id is a duplicate).
+summary does; ``ok`` is ``resolved``, a run that went well); ``id`` names the notification
+(a retry with the same id is a duplicate).
 """
 
 from __future__ import annotations

@@ -310,7 +310,7 @@ class Pipeline:
     freshness_grace: Duration | None = None
     """How long past the SLA the router waits before paging; default the tier's, else a tenth of the SLA (at least 5m)."""
     watch_from: DateOrTime | None = None
-    """Watch a pipeline never heard from since then (a date is midnight in its primary owner's zone); else from its first success."""
+    """Watch a pipeline never heard from since then (a date is midnight in its primary owner's zone); else from its first run."""
     description: str = ""
     """What the pipeline produces and for whom."""
     schedule: str = ""

@@ -5,6 +5,7 @@ watchdog's state survives a restart; a pipeline never heard from is not paged.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -238,3 +239,50 @@ def test_grace_comes_from_the_pipeline_then_its_tier_then_a_tenth_of_the_sla(org
 )
 def test_spans_read_as_people_say_them(seconds: float, text: str) -> None:
     assert words(seconds) == text
+
+
+# -- several replicas on PostgreSQL ------------------------------------------------------------
+
+
+@pytest.fixture
+def postgres() -> Iterator[str]:
+    from tests.postgres_support import fresh_schema, no_server_reason, server_url
+
+    url = server_url()
+    if url is None:
+        pytest.skip(no_server_reason())
+    with fresh_schema(url) as database:
+        yield database
+
+
+def test_two_replicas_raise_one_stale_alert_and_the_other_takes_over(
+    tmp_path: Path, org: Org, clock: Clock, postgres: str
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with (
+        watched(tmp_path / "a", org, clock, database=postgres) as first,
+        watched(tmp_path / "b", org, clock, database=postgres) as second,
+    ):
+        success(first)
+        clock.advance(hours=7)
+        wait_until(lambda: stale_alerts(first))
+        checks_pass(first, 10)
+        checks_pass(second, 10)
+        wait_until(first.settled)
+        assert [a[0] for a in stale_alerts(first)] == ["firing"]
+        assert len(pages(first) + pages(second)) == 1  # the two workers share the outbox: one trigger in all
+        held = sorted(r.extra["app"].state.watchdog.stats.held > 0 for r in (first, second))
+        assert held == [False, True]  # one replica checks; the other only tries the lease
+        success(second, run_id="scheduled__2")  # a success reaching the other replica resolves it
+        wait_until(first.settled)
+        assert [a[0] for a in stale_alerts(first)] == ["firing", "resolved"]
+        holder = first if first.extra["app"].state.watchdog.stats.held else second
+        other = second if holder is first else first
+        holder.server.stop()  # the checking replica stops (and gives its lease up)
+        clock.advance(hours=7)
+        wait_until(lambda: len(stale_alerts(other)) == 3)
+        assert other.extra["app"].state.watchdog.stats.held > 0
+        wait_until(other.settled)
+        actions = [action for action, _ in pages(first) + pages(second)]
+        assert sorted(actions) == ["resolve", "trigger", "trigger"]

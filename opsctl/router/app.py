@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -116,7 +117,7 @@ def make_app(settings: RouterSettings, *, org: Org | None = None, engine: Engine
             state.writer,
             state.watches,
             clock=settings.clock,
-            owner=state.worker,
+            owner=f"{state.worker}:{secrets.token_hex(4)}",  # this server's run: two apps of one process are two replicas
             slack=settings.vendor.slack_token is not None,
             interval=settings.watchdog_interval,
         )

@@ -267,12 +267,14 @@ def test_a_database_of_the_previous_schema_is_upgraded_and_resumes_where_it_stop
 
 
 def _the_watchdogs_tables_work(store: Any, conn: Any) -> None:
-    from opsctl.router.store.freshness import mark_stale, record_success, seen_all, take_lease
+    from opsctl.router.store.freshness import lease_holder, mark_stale, record_success, seen_all, take_lease
 
     with store.transaction(conn):
-        assert take_lease(store, conn, "freshness-watchdog", "w1", 10.0, 15.0)
-        assert not take_lease(store, conn, "freshness-watchdog", "w2", 11.0, 15.0)  # held by w1
-        assert take_lease(store, conn, "freshness-watchdog", "w2", 26.0, 15.0)  # lapsed: w2 takes it
+        assert take_lease(store, conn, "freshness-watchdog", "w1", 15.0)
+        assert not take_lease(store, conn, "freshness-watchdog", "w2", 15.0)  # held by w1
+        assert take_lease(store, conn, "freshness-watchdog", "w1", -1.0)  # w1 renews it, lapsed already
+        assert take_lease(store, conn, "freshness-watchdog", "w2", 15.0)  # lapsed: w2 takes it
+        assert lease_holder(store, conn, "freshness-watchdog") == "w2"
         record_success(store, conn, "p", 20.0, "airflow")
         assert not mark_stale(store, conn, "p", 19.0, 19.0, 30.0)  # a success came after what was read
         assert mark_stale(store, conn, "p", 20.0, 20.0, 30.0)

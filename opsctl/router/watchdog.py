@@ -90,7 +90,7 @@ class Watchdog:
             at = self.clock()
             now = at.timestamp()
             self.stats.checks += 1
-            if not take_lease(self.store, conn, WATCHDOG_LEASE, self.owner, now, LEASE_SECONDS):
+            if not take_lease(self.store, conn, WATCHDOG_LEASE, self.owner, LEASE_SECONDS):
                 return False
             self.stats.held += 1
             verdict = check(self.watches, seen_all(self.store, conn), now)

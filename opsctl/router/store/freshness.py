@@ -70,23 +70,32 @@ def seen_all(store: Store, conn: Any) -> dict[str, Seen]:
     return {row[0]: _seen(row) for row in rows}
 
 
-def take_lease(store: Store, conn: Any, name: str, owner: str, now: float, seconds: float) -> bool:
+_DATABASE_NOW = {
+    "sqlite": "((julianday('now') - 2440587.5) * 86400.0)",
+    "postgresql": "extract(epoch FROM clock_timestamp())::double precision",
+}
+"""Unix seconds by the database's clock: leases are timed by the one clock every replica shares,
+not by the replicas' own (which may be skewed, and which tests move by hours)."""
+
+
+def take_lease(store: Store, conn: Any, name: str, owner: str, seconds: float) -> bool:
     """Hold the lease ``name`` for ``seconds`` more: True when ``owner`` has it (it held it, or
     the holder let it lapse). Inside a transaction on PostgreSQL the row stays locked until
     the commit, so two replicas cannot both act on one lease."""
+    now = _DATABASE_NOW[store.dialect]
     row = store.one(
         conn,
-        "INSERT INTO leases (name, owner, expires) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
-        " owner = excluded.owner, expires = excluded.expires WHERE leases.owner = excluded.owner OR leases.expires < ?"
+        f"INSERT INTO leases (name, owner, expires) VALUES (?, ?, {now} + ?) ON CONFLICT (name) DO UPDATE SET"
+        f" owner = excluded.owner, expires = excluded.expires WHERE leases.owner = excluded.owner OR leases.expires < {now}"
         " RETURNING owner",
-        (name, owner, now + seconds, now),
+        (name, owner, seconds),
     )
     return row is not None
 
 
-def lease_holder(store: Store, conn: Any, name: str, now: float) -> str | None:
+def lease_holder(store: Store, conn: Any, name: str) -> str | None:
     """Who holds the lease ``name`` now (None: nobody, or it lapsed)."""
-    row = store.one(conn, "SELECT owner FROM leases WHERE name = ? AND expires >= ?", (name, now))
+    row = store.one(conn, f"SELECT owner FROM leases WHERE name = ? AND expires >= {_DATABASE_NOW[store.dialect]}", (name,))
     return None if row is None else str(row[0])
 
 

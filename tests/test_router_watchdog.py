@@ -5,6 +5,7 @@ watchdog's state survives a restart; a pipeline never heard from is not paged.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -286,3 +287,67 @@ def test_two_replicas_raise_one_stale_alert_and_the_other_takes_over(
         wait_until(other.settled)
         actions = [action for action, _ in pages(first) + pages(second)]
         assert sorted(actions) == ["resolve", "trigger", "trigger"]
+
+
+# -- opsctl alerts stale -------------------------------------------------------------------------
+
+
+def _filled_store(path: Path) -> None:
+    from opsctl.router.store import open_store
+    from opsctl.router.store.freshness import mark_stale, record_success
+
+    store = open_store(path)
+    three = datetime.fromisoformat("2026-12-02T03:00+00:00").timestamp()
+    with store.connection() as conn, store.transaction(conn):
+        record_success(store, conn, PROFIT, three, "airflow")
+        record_success(store, conn, "unit_profit_experiments", three + 5 * 3600, "heartbeat")
+        record_success(store, conn, "aggregate_growth_investors", three - 3600, "dbt-cloud")
+        mark_stale(store, conn, "aggregate_growth_investors", three - 3600, three - 3600, three + 4.5 * 3600)
+
+
+def test_alerts_stale_lists_every_pipeline_soonest_stale_first(tmp_path: Path) -> None:
+    from tests.support import run
+
+    _filled_store(tmp_path / "router.sqlite3")
+    result = run("alerts", "--db", str(tmp_path / "router.sqlite3"), "stale", "--at", "2026-12-02T09:30Z", root=REPO_ROOT)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "PIPELINE                        TIER             LAST SUCCESS (UTC)  FROM       SLA  GRACE   "
+        "STALE IN             STATE\n"
+        "aggregate_growth_investors      investor-facing  2026-12-02 02:00"
+        "    dbt-cloud  4 h  24 min  stale for 3 h 6 min  stale, paged\n"
+        "aggregate_profit_investors      investor-facing  2026-12-02 03:00"
+        "    airflow    6 h  36 min  6 min                past its SLA\n"
+        "unit_profit_experiments         experiment       2026-12-02 08:00"
+        "    heartbeat  2 h  12 min  42 min               fresh\n"
+        "daily_growth_experiments        experiment       never        "
+        "                  3 h  18 min  not watched yet      never heard from\n"
+        "aggregate_engagement_investors  investor-facing  never        "
+        "                  5 h  30 min  not watched yet      never heard from\n"
+    )
+    data = json.loads(
+        run("alerts", "--db", str(tmp_path / "router.sqlite3"), "stale", "--at", "2026-12-02T09:30Z", "--format", "json").stdout
+    )
+    assert data[1] == {
+        "pipeline": PROFIT,
+        "state": "late",
+        "alert_open": False,
+        "last_success": "2026-12-02T03:00:00+00:00",
+        "source": "airflow",
+        "age_seconds": 23400.0,
+        "freshness_sla_seconds": 21600.0,
+        "grace_seconds": 2160.0,
+        "stale_in_seconds": 360.0,
+        "tier": "investor-facing",
+    }
+
+
+def test_alerts_stale_without_a_database_says_where_it_looked(tmp_path: Path) -> None:
+    from tests.support import run
+
+    result = run("alerts", "--db", str(tmp_path / "none.sqlite3"), "stale", root=REPO_ROOT)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"opsctl: no alert database at {tmp_path / 'none.sqlite3'}: opsctl serve creates it"
+        " (--db or OPSCTL_ROUTER_DB point at another)\n"
+    )

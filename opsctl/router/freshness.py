@@ -170,6 +170,37 @@ def status(watch: Watch, seen: Seen | None, now: float) -> Status:
     return Status(watch.pipeline, watch.sla, watch.grace, last, source, state, age, left, alert_open)
 
 
+def report(watches: Iterable[Watch], seen: Mapping[str, Seen], now: float) -> list[Status]:
+    """Every pipeline's freshness at ``now``: the soonest to go stale (or stale the longest) first,
+    then the pipelines not watched yet, in the order of ``watches``."""
+    found = [status(watch, seen.get(watch.pipeline), now) for watch in watches]
+    return sorted(found, key=lambda s: (s.stale_in is None, s.stale_in if s.stale_in is not None else 0.0))
+
+
+def status_json(found: Status) -> dict[str, object]:
+    """``found`` as ``opsctl alerts stale --format json`` prints it."""
+    return {
+        "pipeline": found.pipeline,
+        "state": found.state,
+        "alert_open": found.alert_open,
+        "last_success": _iso(found.last_success) if found.last_success is not None else None,
+        "source": found.source or None,
+        "age_seconds": None if found.age is None else round(found.age, 3),
+        "freshness_sla_seconds": found.sla,
+        "grace_seconds": found.grace,
+        "stale_in_seconds": None if found.stale_in is None else round(found.stale_in, 3),
+    }
+
+
+def stale_in_words(found: Status) -> str:
+    """How long until ``found`` goes stale, or since when it is: ``2 h 10 min``, ``stale for 35 min``."""
+    if found.stale_in is None:
+        return "not watched yet"
+    if found.stale_in <= 0:
+        return f"stale for {words(-found.stale_in)}"
+    return words(found.stale_in)
+
+
 def check(watches: Iterable[Watch], seen: Mapping[str, Seen], now: float) -> Verdict:
     """The stale alerts to raise and the stale incidents to resolve at ``now``.
 

@@ -351,3 +351,25 @@ def test_alerts_stale_without_a_database_says_where_it_looked(tmp_path: Path) ->
         f"opsctl: no alert database at {tmp_path / 'none.sqlite3'}: opsctl serve creates it"
         " (--db or OPSCTL_ROUTER_DB point at another)\n"
     )
+
+
+def test_the_pipeline_pages_show_the_last_success_beside_the_sla(tmp_path: Path) -> None:
+    from tests.support import copy_example, run
+
+    root = copy_example(tmp_path / "repo")
+    _filled_store(root / "opsctl-router.sqlite3")  # the router's database, found without --alerts-db
+    args = ("runbooks", "render", "--format", "md", "--out", str(tmp_path / "md"), "--at", "2026-12-02T09:30Z", "--no-git")
+    result = run(*args, root=root)
+    assert result.exit_code == 0, result.output
+    pages = tmp_path / "md" / "pipelines"
+    lines = {path.stem: path.read_text().splitlines()[7] for path in pages.glob("*.md")}
+    assert lines["aggregate_growth_investors"] == (
+        "Last success **2026-12-02 02:00 UTC** (dbt-cloud) · stale, owners paged · stale for 3 h 6 min (grace 24m)"
+    )
+    assert lines[PROFIT] == "Last success **2026-12-02 03:00 UTC** (airflow) · past its SLA · stale in 6 min (grace 36m)"
+    assert lines["daily_growth_experiments"] == "Last success **never** · never heard from (grace 18m)"
+    html = run("runbooks", "render", "--out", str(tmp_path / "html"), "--at", "2026-12-02T09:30Z", "--no-git", root=root)
+    assert html.exit_code == 0, html.output
+    text = (tmp_path / "html" / "pipelines" / "aggregate_growth_investors.html").read_text()
+    assert "<span>last success <strong>2026-12-02 02:00 UTC</strong> (dbt-cloud)</span>" in text
+    assert '<span class="badge warn">stale, owners paged · stale for 3 h 6 min (grace 24m)</span>' in text

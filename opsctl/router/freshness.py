@@ -44,6 +44,7 @@ says a condition stopped firing, not that the pipeline delivered: it does not co
 
 State = Literal["fresh", "late", "stale", "unwatched"]
 """``late``: past its SLA, within the grace; ``unwatched``: never heard from, no start set or not yet."""
+STATE_WORDS: dict[str, str] = {"fresh": "fresh", "late": "past its SLA", "stale": "stale", "unwatched": "never heard from"}
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,10 @@ log = logging.getLogger("opsctl.router")
 
 INTERVAL = 1.0
 """Seconds between two checks."""
+MAX_RAISED_PER_CHECK = 20
+"""Stale alerts one check stores at most; the rest wait for the next checks. A check shares the
+intake's writer, and raising an alert costs about a millisecond: after an outage of a whole
+scheduler, a thousand stale pipelines must not hold every incoming alert for a second or more."""
 
 
 @dataclass
@@ -94,7 +98,7 @@ class Watchdog:
                 return False
             self.stats.held += 1
             verdict = check(self.watches, seen_all(self.store, conn), now)
-            for stale in verdict.stale:
+            for stale in verdict.stale[:MAX_RAISED_PER_CHECK]:
                 stored = raise_stale(
                     self.router, self.store, conn, stale.alert, stale.last_success, stale.reference, at=at, slack=self.slack
                 )

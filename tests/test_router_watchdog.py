@@ -373,3 +373,19 @@ def test_the_pipeline_pages_show_the_last_success_beside_the_sla(tmp_path: Path)
     text = (tmp_path / "html" / "pipelines" / "aggregate_growth_investors.html").read_text()
     assert "<span>last success <strong>2026-12-02 02:00 UTC</strong> (dbt-cloud)</span>" in text
     assert '<span class="badge warn">stale, owners paged · stale for 3 h 6 min (grace 24m)</span>' in text
+
+
+def test_which_resolves_count_as_a_success(tmp_path: Path, org: Org, clock: Clock) -> None:
+    with watched(tmp_path, org, clock) as router:
+        generic = {"summary": "nightly export ran", "pipeline": "daily growth", "status": "ok", "dedup_key": "export"}
+        assert router.post("generic", generic).status == 202
+        alertmanager = {
+            "version": "4",
+            "status": "resolved",
+            "alerts": [{"status": "resolved", "labels": {"pipeline": PROFIT, "alertname": "RowsLate"}, "fingerprint": "f1"}],
+        }
+        assert router.post("alertmanager", alertmanager).status == 202
+        failure = {"dag_id": "unit_profit_experiments", "run_id": "r1", "state": "failed"}
+        assert router.post("airflow", failure).status == 202
+        # a rule that stops firing, or a failure, says nothing about the pipeline delivering
+        assert router.query("SELECT pipeline, source FROM freshness") == [("daily_growth_experiments", "generic")]

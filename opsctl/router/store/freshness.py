@@ -83,6 +83,11 @@ def take_lease(store: Store, conn: Any, name: str, owner: str, seconds: float) -
     the holder let it lapse). Inside a transaction on PostgreSQL the row stays locked until
     the commit, so two replicas cannot both act on one lease."""
     now = _DATABASE_NOW[store.dialect]
+    # held by another and fresh: say so without touching the row, whose lock the holder's
+    # transaction may hold (the other replicas' writers must not wait for it)
+    holder = store.one(conn, f"SELECT owner FROM leases WHERE name = ? AND expires >= {now}", (name,))
+    if holder is not None and holder[0] != owner:
+        return False
     row = store.one(
         conn,
         f"INSERT INTO leases (name, owner, expires) VALUES (?, ?, {now} + ?) ON CONFLICT (name) DO UPDATE SET"

@@ -331,7 +331,7 @@ async def accept_heartbeat(state: RouterState, name: str, scope: Scope, receive:
         body = await read_body(headers, receive, settings.max_body_bytes)
         authenticate(settings.credentials, HEARTBEAT, headers, body, now=now.timestamp(), window=settings.signature_window)
         _check_content_type(headers)
-        read_note(body)
+        note = read_note(body)
         found = state.router.index.by_name(name) if name and "/" not in name else None
         if found is None:
             from opsctl.model.spelling import did_you_mean
@@ -345,6 +345,8 @@ async def accept_heartbeat(state: RouterState, name: str, scope: Scope, receive:
         log.warning("refused POST /v1/heartbeats/%s from %s: %d %s: %s", name[:40], client[0], exc.status, exc.code, exc)
         return exc.status, exc.body()
     pipeline = found[0]
+    if note:
+        log.info("heartbeat of %s: %s", pipeline, note[:200])
     slack = settings.vendor.slack_token is not None
 
     def store(conn: Any) -> Accepted | None:

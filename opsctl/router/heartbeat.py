@@ -1,7 +1,7 @@
 """``POST /v1/heartbeats/{pipeline}``: a pipeline (a cron job, a script, anything without a
 webhook) says it ran. It authenticates as the alert sources do, with its own token
 (``OPSCTL_WEBHOOK_TOKEN_HEARTBEAT``, else ``OPSCTL_WEBHOOK_TOKEN``); the body is empty or
-a JSON object with an optional ``note``. The freshness watchdog counts it as a success
+a JSON object with an optional ``note`` (written to the server's log). The freshness watchdog counts it as a success
 (:func:`opsctl.router.intake.record_heard`).
 
 :data:`HEARTBEAT` is a :class:`~opsctl.router.sources.Source` record so that the security

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from opsctl.engine.holidays import HolidayCalendar
@@ -33,6 +33,7 @@ def validate(result: LoadResult, *, now: datetime, holidays: HolidayCalendar, ca
     findings.extend(check_bus_factor(org))
     findings.extend(check_countries(org, holidays))
     findings.extend(check_names(org))
+    findings.extend(check_freshness(org))
     findings.extend(check_placeholders(result))
     from opsctl.runbooks.check import check_runbooks
 
@@ -79,6 +80,38 @@ def check_bus_factor(org: Org) -> Iterator[Finding]:
                     hint="spread primary ownership so that one absence does not leave most pipelines with their secondary",
                     code="bus-factor",
                 )
+
+
+def check_freshness(org: Org) -> Iterator[Finding]:
+    """Freshness SLAs the router's watchdog can keep, and pipelines it can hear from."""
+    from opsctl.model.spelling import format_duration
+
+    for pipeline in org.pipelines.values():
+        sla = pipeline.freshness_sla
+        if sla <= timedelta(0):
+            yield error(
+                "freshness_sla must be longer than 0",
+                org.sources.of(pipeline, "freshness_sla"),
+                hint="how old its newest data may get, e.g. 4h",
+                code="invalid-value",
+            )
+        grace = pipeline.freshness_grace
+        if grace is not None and sla > timedelta(0) and grace > sla:
+            yield warning(
+                f"freshness_grace {format_duration(grace)} is longer than the freshness SLA {format_duration(sla)}: "
+                f"the pipeline is paged as stale only after {format_duration(sla + grace)} without a success",
+                org.sources.of(pipeline, "freshness_grace"),
+                code="long-grace",
+            )
+        found = pipeline.alerts
+        if not (found.dag_ids or found.labels or found.dbt_job_ids or found.expectation_suites or found.aliases):
+            yield warning(
+                f"pipeline {pipeline.id!r} has no alert identifiers: its sources cannot report its failures or successful runs",
+                org.sources.of(pipeline, "id"),
+                hint="list its dag_ids, dbt_job_ids, expectation_suites, labels or aliases under `alerts:`, "
+                f"or send heartbeats (POST /v1/heartbeats/{pipeline.id})",
+                code="unheard-pipeline",
+            )
 
 
 def check_countries(org: Org, holidays: HolidayCalendar) -> Iterator[Finding]:

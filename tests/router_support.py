@@ -32,7 +32,7 @@ TOKEN = "test-token-0123456789"
 DBT_SECRET = "dbt-secret-abcdef"
 GRAFANA_SECRET = "grafana-secret-abcdef"
 SLACK_TOKEN = "xoxb-router-test"
-SOURCES_WITH_TOKENS = ("alertmanager", "grafana", "airflow", "great-expectations", "generic")
+SOURCES_WITH_TOKENS = ("alertmanager", "grafana", "airflow", "great-expectations", "generic", "heartbeat")
 
 
 def credentials() -> Credentials:
@@ -213,6 +213,10 @@ class Router:
     def post(self, source: str, payload: Any, **kwargs: Any) -> Answer:
         return post_alert(self.url, source, payload, now=self.settings.clock().timestamp(), **kwargs)
 
+    def heartbeat(self, pipeline: str, body: bytes = b"") -> Answer:
+        headers = {"Authorization": f"Bearer {token_for('heartbeat')}"}
+        return request(f"{self.url}/v1/heartbeats/{pipeline}", "POST", body, headers)
+
     @property
     def db_path(self) -> Path:
         return Path(self.database)
@@ -274,8 +278,11 @@ def running_router(
     creds: Credentials | None = None,
     database: str | None = None,
     read_timeout: float = 10.0,
+    watchdog: bool = False,
     **settings: Any,
 ) -> Iterator[Router]:
+    """A router on loopback; ``watchdog``: run the freshness watchdog (off unless a test is about it,
+    so that tests moving the clock by hours page only what they post)."""
     from opsctl.engine.schedule.resolve import Engine
     from opsctl.router.app import make_app
     from opsctl.system.holidays import LibraryHolidays
@@ -298,12 +305,13 @@ def running_router(
         credentials=creds if creds is not None else credentials(),
         vendor=vendor,
         routing_keys=keys_path,
+        watchdog=watchdog,
         **({"clock": clock} if clock else {}),
         **settings,
     )
     app = make_app(chosen, org=org, engine=Engine(org, LibraryHolidays()))
     server = ServerThread(app, read_timeout=read_timeout).start()
-    router = Router(server.url, chosen.database, keys_path, chosen, pd, slack_fake, org, server)
+    router = Router(server.url, chosen.database, keys_path, chosen, pd, slack_fake, org, server, extra={"app": app})
     try:
         if worker:
             router.start_worker()

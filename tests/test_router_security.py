@@ -258,7 +258,7 @@ def test_oversized_bodies_are_refused_before_they_are_read(router: Router) -> No
             b'{"summary": "x", "status": "open"}',
             422,
             "invalid-payload",
-            "status must be one of firing, resolved, not 'open'",
+            "status must be one of firing, resolved, ok, not 'open'",
         ),
     ],
 )

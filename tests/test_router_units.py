@@ -7,6 +7,7 @@ import json
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -162,6 +163,13 @@ def test_every_source_is_documented_described_and_accepted_by_the_cli() -> None:
         operation = paths[f"/v1/alerts/{source.name}"]["post"]
         assert operation["requestBody"]["content"]["application/json"]["schema"] == source.body_schema
         assert source.name in choices
+    from opsctl.router.heartbeat import HEARTBEAT
+
+    assert f"\n## {HEARTBEAT.docs}\n" in docs
+    assert "/v1/heartbeats/" in docs and HEARTBEAT.token_variable in docs
+    assert paths["/v1/heartbeats/{pipeline}"]["post"]["requestBody"]["content"]["application/json"]["schema"] == (
+        HEARTBEAT.body_schema
+    )
 
 
 def test_the_openapi_summaries_read_as_english() -> None:
@@ -175,6 +183,7 @@ def test_the_openapi_summaries_read_as_english() -> None:
         "Accept an alert from Airflow",
         "Accept an alert from Great Expectations",
         "Accept an alert from any other sender (the generic source)",
+        "Record that a pipeline ran (a heartbeat for the freshness watchdog)",
     ]
 
 
@@ -248,9 +257,45 @@ def test_a_database_of_the_previous_schema_is_upgraded_and_resumes_where_it_stop
     old.close()
     store = open_store(path)
     with store.connection(durable=False) as conn:
-        assert store.one(conn, "PRAGMA user_version")[0] == 2
+        assert store.one(conn, "PRAGMA user_version")[0] == 3
         claimed = store.claim_pagerduty(conn, 10.0, 10, "w1")
         assert [(d.id, d.unsure) for d in claimed] == [(1, True)]  # it may have been sent: sent again, harmlessly
         [post] = store.claim_for_target(conn, "slack-channel", "#x", 10.0, 10, "w1", action="post")
         assert not post.unsure
         assert store.list_alerts(conn)[0].effect == "nothing"
+        _the_watchdogs_tables_work(store, conn)
+
+
+def _the_watchdogs_tables_work(store: Any, conn: Any) -> None:
+    from opsctl.router.store.freshness import lease_holder, mark_stale, record_success, seen_all, take_lease
+
+    with store.transaction(conn):
+        assert take_lease(store, conn, "freshness-watchdog", "w1", 15.0)
+        assert not take_lease(store, conn, "freshness-watchdog", "w2", 15.0)  # held by w1
+        assert take_lease(store, conn, "freshness-watchdog", "w1", -1.0)  # w1 renews it, lapsed already
+        assert take_lease(store, conn, "freshness-watchdog", "w2", 15.0)  # lapsed: w2 takes it
+        assert lease_holder(store, conn, "freshness-watchdog") == "w2"
+        record_success(store, conn, "p", 20.0, "airflow")
+        assert not mark_stale(store, conn, "p", 19.0, 19.0, 30.0)  # a success came after what was read
+        assert mark_stale(store, conn, "p", 20.0, 20.0, 30.0)
+        assert not mark_stale(store, conn, "p", 20.0, 20.0, 31.0)  # already marked
+        assert seen_all(store, conn)["p"].stale_at == 30.0
+
+
+def test_a_database_of_schema_2_gets_the_watchdogs_tables(tmp_path: Path) -> None:
+    import sqlite3
+
+    from opsctl.router.store import open_store
+
+    path = tmp_path / "router.sqlite3"
+    with open_store(path).connection() as conn:  # today's schema, then back to version 2's
+        conn.execute("DROP TABLE freshness")
+        conn.execute("DROP TABLE leases")
+        conn.execute("PRAGMA user_version=2")
+    old = sqlite3.connect(path)
+    assert {row[0] for row in old.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} >= {"alerts", "workers"}
+    old.close()
+    store = open_store(path)
+    with store.connection(durable=False) as conn:
+        assert store.one(conn, "PRAGMA user_version")[0] == 3
+        _the_watchdogs_tables_work(store, conn)

@@ -17,7 +17,8 @@ T = TypeVar("T")
 SERVE_EPILOG = """\b
 Environment:
   OPSCTL_WEBHOOK_TOKEN_<SOURCE>   bearer token per source (ALERTMANAGER, GRAFANA,
-                                  AIRFLOW, GREAT_EXPECTATIONS, GENERIC)
+                                  AIRFLOW, GREAT_EXPECTATIONS, GENERIC) and of
+                                  heartbeats (HEARTBEAT)
   OPSCTL_WEBHOOK_TOKEN            bearer token of every source without its own
   OPSCTL_DBT_WEBHOOK_SECRET       dbt Cloud webhook secret (HMAC of the body)
   OPSCTL_GRAFANA_WEBHOOK_SECRET   Grafana HMAC secret (signature over timestamp:body)
@@ -190,19 +191,23 @@ def route_command(
 @click.option("--db", metavar="PATH|URL", help=DB_HELP)
 @click.pass_context
 def alerts_group(ctx: click.Context, db: str | None) -> None:
-    """The alerts opsctl serve stored, and their deliveries: list, show, retry."""
+    """The alerts opsctl serve stored, and their deliveries: list, show, retry; stale: each pipeline's freshness."""
     ctx.meta["opsctl.router.db"] = db
 
 
 def _read(ctx: click.Context, read: Callable[[Any, Any], T]) -> T:
     """``read(store, conn)`` on the alert database of ``--db``."""
+    return read_database(database(ctx.meta.get("opsctl.router.db")), read)
+
+
+def read_database(where: str, read: Callable[[Any, Any], T], *, option: str = "--db") -> T:
+    """``read(store, conn)`` on the alert database at ``where`` (given by ``option``)."""
     from opsctl.errors import UsageError
     from opsctl.router.store import open_store
     from opsctl.router.store.postgres import is_postgres_url
 
-    where = database(ctx.meta.get("opsctl.router.db"))
     if not is_postgres_url(where) and not Path(where).is_file():
-        raise UsageError(f"no alert database at {where}: opsctl serve creates it (--db or OPSCTL_ROUTER_DB point at another)")
+        raise UsageError(f"no alert database at {where}: opsctl serve creates it ({option} or OPSCTL_ROUTER_DB point at another)")
     store = open_store(where)
     try:
         with store.connection() as conn:
@@ -263,6 +268,65 @@ def alerts_list(ctx: click.Context, state: str, limit: int, fmt: str) -> None:
     headers = ("ID", "Received (UTC)", "Source", "Status", "Routed to", "Deliveries", "Summary")
     table = Table(headers, lines, title="Alerts", right=[0])
     click.echo(render([table], boxed=stdout_is_tty(), color=stdout_is_tty(), width=terminal_width()), nl=False)
+
+
+@alerts_group.command("stale")
+@click.option("--at", "at", metavar="TIME", help="As of TIME instead of now.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+def alerts_stale(ctx: click.Context, at: str | None, fmt: str) -> None:
+    """Every pipeline's last success, its freshness SLA and how long until it goes stale (the soonest first)."""
+    from opsctl.router.freshness import STATE_WORDS, report, stale_in_words, status_json, watches, words
+    from opsctl.router.store.freshness import seen_all
+
+    rt = runtime()
+    instant = rt.when(at)
+    org = rt.org()
+    rows = report(watches(org), _read(ctx, seen_all), instant.timestamp())
+    if fmt == "json":
+        emit_json([status_json(row) | {"tier": org.pipelines[row.pipeline].tier} for row in rows])
+        return
+    from opsctl.answers.columns import Table
+    from opsctl.answers.tables import render
+
+    lines = [
+        [
+            row.pipeline,
+            org.pipelines[row.pipeline].tier,
+            _when(row.last_success)[:16].replace("T", " ") or "never",
+            row.source or "",
+            words(row.sla),
+            words(row.grace),
+            stale_in_words(row),
+            STATE_WORDS[row.state] + (", paged" if row.alert_open else ""),
+        ]
+        for row in rows
+    ]
+    headers = ("Pipeline", "Tier", "Last success (UTC)", "From", "SLA", "Grace", "Stale in", "State")
+    table = Table(headers, lines, title=f"Freshness at {instant.isoformat(timespec='minutes')}")
+    click.echo(render([table], boxed=stdout_is_tty(), color=stdout_is_tty(), width=terminal_width()), nl=False)
+
+
+def pipeline_freshness(org: Any, where: str, instant: Any, *, option: str) -> dict[str, Any]:
+    """Each pipeline's :class:`~opsctl.runbooks.pages.Freshness` from the alert database at ``where``."""
+    from datetime import UTC, datetime, timedelta
+
+    from opsctl.router.freshness import STATE_WORDS, report, stale_in_words, watches
+    from opsctl.router.store.freshness import seen_all
+    from opsctl.runbooks.pages import Freshness
+
+    rows = report(watches(org), read_database(where, seen_all, option=option), instant.timestamp())
+    return {
+        row.pipeline: Freshness(
+            datetime.fromtimestamp(row.last_success, UTC) if row.last_success is not None else None,
+            row.source,
+            STATE_WORDS[row.state],
+            stale_in_words(row),
+            timedelta(seconds=row.grace),
+            row.alert_open,
+        )
+        for row in rows
+    }
 
 
 @alerts_group.command("show")

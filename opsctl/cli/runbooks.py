@@ -36,7 +36,8 @@ def runbooks_group() -> None:
 @click.option(
     "--alerts-db",
     metavar="PATH",
-    help="Add the on-call health page from this alert database [default: the router's, if it exists:"
+    help="Add the on-call health page and each pipeline's last success from this alert database"
+    " [default: the router's, if it exists:"
     " $OPSCTL_ROUTER_DB, else opsctl-router.sqlite3 in the repository].",
 )
 @click.option(
@@ -78,11 +79,14 @@ def render_command(out: str | None, fmt: str, at: str | None, no_git: bool, aler
         from datetime import timedelta
 
         from opsctl.cli.report import build_health
+        from opsctl.cli.router import pipeline_freshness
         from opsctl.runbooks.health import health_page
+        from opsctl.runbooks.pages import with_freshness
 
         period = (instant - timedelta(weeks=health_weeks), instant)
         report = build_health(rt, org, engine, health_db, *period, None, option="--alerts-db")
         site = replace(site, health=health_page(report, charts=fmt == "html"))
+        site = with_freshness(site, pipeline_freshness(org, str(health_db), instant, option="--alerts-db"))
     rendered = render_site(site, fmt, read_templates(files), bytecode_cache=bytecode_cache(fmt, rt.cache))
     target = Path(out) if out is not None else rt.root / DEFAULT_OUT[fmt]
     stale = write_site(target, rendered)

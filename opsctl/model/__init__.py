@@ -77,6 +77,8 @@ class TierPolicy:
     """PagerDuty urgency of the incident."""
     description: str = ""
     """What this tier means, for the runbooks."""
+    freshness_grace: Duration | None = None
+    """How long past its freshness SLA a silent pipeline of this tier waits before it is paged as stale."""
 
 
 def _default_tiers() -> dict[str, TierPolicy]:
@@ -304,7 +306,11 @@ class Pipeline:
     tier: str
     """Tier, one of the tiers in settings (e.g. `investor-facing`, `experiment`)."""
     freshness_sla: Duration
-    """How old the newest data may get before the pipeline counts as late."""
+    """How old the newest data may get; with no successful run or heartbeat for this long (and the grace) it is paged as stale."""
+    freshness_grace: Duration | None = None
+    """How long past the SLA the router waits before paging; default the tier's, else a tenth of the SLA (at least 5m)."""
+    watch_from: DateOrTime | None = None
+    """Watch a pipeline never heard from since then (a date is midnight in its primary owner's zone); else from its first run."""
     description: str = ""
     """What the pipeline produces and for whom."""
     schedule: str = ""

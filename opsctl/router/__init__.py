@@ -21,6 +21,10 @@
 - :mod:`.worker` sends what the store holds, with per-probe back-off, Retry-After and
   pacing per routing key; :mod:`.delivery` makes one attempt; :mod:`.supervisor` runs the
   worker's process and restarts it with back-off.
+- :mod:`.freshness` decides which pipelines went silent past their SLA (pure); the loop of
+  :mod:`.watchdog` runs it each second on the replica holding its lease, and stores what it
+  raises through the intake's writer (:func:`.intake.raise_stale`), as alerts;
+  :mod:`.heartbeat` is ``POST /v1/heartbeats/{pipeline}``.
 - :mod:`.app` is the ASGI app (``make_app(settings)``); :mod:`.server` runs it (with the
   read deadline of :mod:`.http`) beside the worker.
 

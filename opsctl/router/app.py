@@ -10,6 +10,10 @@ durable. Every refusal is a JSON body ``{"error", "message", "status"}`` with a 
 a database that cannot take the alert is a 503 (the sender retries); an unexpected error
 is a 500 and its stack goes to the log, never into the answer. The server's one clock is
 ``settings.clock``: routing, the outbox's times and signature windows all read it.
+
+``POST /v1/heartbeats/{pipeline}`` (:mod:`.heartbeat`) is served on the same fast path: it
+records that the pipeline was heard from, in the writer's transaction. The freshness
+watchdog (:mod:`.watchdog`) runs beside the writer for as long as the app does.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -36,7 +41,10 @@ from opsctl.engine.schedule.resolve import Engine
 from opsctl.errors import OpsctlError, UsageError
 from opsctl.model import Org
 from opsctl.router.errors import Rejected, TooLarge
-from opsctl.router.intake import store_decision
+from opsctl.router.freshness import Watch, watches
+from opsctl.router.heartbeat import HEARTBEAT
+from opsctl.router.heartbeat import PREFIX as HEARTBEATS_PREFIX
+from opsctl.router.intake import record_heard, store_decision
 from opsctl.router.metrics import IntakeMetrics, render
 from opsctl.router.openapi import document
 from opsctl.router.routing import Router
@@ -45,6 +53,7 @@ from opsctl.router.settings import RouterSettings
 from opsctl.router.sources import BY_NAME, SOURCES, parse_body, unknown_source
 from opsctl.router.store import LEASE_SECONDS, Accepted, Store, StoreUnavailable, open_store
 from opsctl.router.store.writer import Writer
+from opsctl.router.watchdog import Watchdog
 from opsctl.router.worker import worker_id
 
 log = logging.getLogger("opsctl.router")
@@ -69,6 +78,9 @@ class RouterState:
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
     """Run after the server stops taking requests (``opsctl serve`` stops its worker here, so
     that the worker records its last sends before the process exits)."""
+    watches: list[Watch] = field(default_factory=list)
+    """Every pipeline's freshness watch (SLA, grace, start)."""
+    watchdog: Watchdog | None = None
 
 
 def load_org(settings: RouterSettings) -> tuple[Org, Engine]:
@@ -97,6 +109,18 @@ def make_app(settings: RouterSettings, *, org: Org | None = None, engine: Engine
         Writer(store, group_commit=settings.group_commit),
         IntakeMetrics(),
     )
+    state.watches = watches(org)
+    if settings.watchdog:
+        state.watchdog = Watchdog(
+            state.router,
+            store,
+            state.writer,
+            state.watches,
+            clock=settings.clock,
+            owner=f"{state.worker}:{secrets.token_hex(4)}",  # this server's run: two apps of one process are two replicas
+            slack=settings.vendor.slack_token is not None,
+            interval=settings.watchdog_interval,
+        )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -107,9 +131,13 @@ def make_app(settings: RouterSettings, *, org: Org | None = None, engine: Engine
         # every few thousand requests and stall every request in flight.
         gc.freeze()
         state.writer.start()
+        watching = asyncio.create_task(state.watchdog.run()) if state.watchdog is not None else None
         try:
             yield
         finally:
+            if state.watchdog is not None and watching is not None:
+                await state.watchdog.stop()
+                await watching
             state.writer.close()
             for hook in state.on_shutdown:
                 await asyncio.to_thread(hook)
@@ -124,6 +152,7 @@ def make_app(settings: RouterSettings, *, org: Org | None = None, engine: Engine
 
     routes: list[Route | Mount] = [
         Route("/v1/alerts/{source}", not_here, methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]),
+        Route("/v1/heartbeats/{pipeline}", not_here, methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]),
         Route("/healthz", lambda request: JSONResponse({"status": "ok"})),
         Route("/readyz", _wrap(state, readyz)),
         Route("/metrics", _wrap(state, metrics)),
@@ -151,6 +180,7 @@ def _index() -> dict[str, Any]:
         "service": "opsctl alert router",
         "endpoints": [
             "/v1/alerts/{source}",
+            "/v1/heartbeats/{pipeline}",
             "/v1/oncall",
             "/calendars/{rotation}.ics",
             "/healthz",
@@ -181,12 +211,16 @@ class AlertIntake:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or scope["method"] != "POST" or not path.startswith(ALERTS_PREFIX):
+        heartbeat = path.startswith(HEARTBEATS_PREFIX)
+        if scope["type"] != "http" or scope["method"] != "POST" or not (heartbeat or path.startswith(ALERTS_PREFIX)):
             await self.app(scope, receive, send)
             return
         headers = [(b"content-type", b"application/json")]
         try:
-            status, payload = await accept_alerts(self.state, path[len(ALERTS_PREFIX) :], scope, receive)
+            if heartbeat:
+                status, payload = await accept_heartbeat(self.state, path[len(HEARTBEATS_PREFIX) :], scope, receive)
+            else:
+                status, payload = await accept_alerts(self.state, path[len(ALERTS_PREFIX) :], scope, receive)
         except StoreUnavailable as exc:  # nothing was stored: the sender must try again
             status, payload = 503, {"error": "unavailable", "message": f"not stored, try again: {exc}", "status": 503}
             headers.append((b"retry-after", b"5"))
@@ -286,6 +320,48 @@ async def accept_alerts(state: RouterState, source: str, scope: Scope, receive: 
     return 202, {"status": "accepted", "alerts": rows}
 
 
+async def accept_heartbeat(state: RouterState, name: str, scope: Scope, receive: Receive) -> tuple[int, dict[str, Any]]:
+    """Record that pipeline ``name`` (its id or an alias) ran; the status and JSON body of the answer."""
+    from opsctl.router.heartbeat import read_note
+
+    settings = state.settings
+    headers = Headers(scope=scope)
+    now = settings.clock()
+    try:
+        body = await read_body(headers, receive, settings.max_body_bytes)
+        authenticate(settings.credentials, HEARTBEAT, headers, body, now=now.timestamp(), window=settings.signature_window)
+        _check_content_type(headers)
+        note = read_note(body)
+        found = state.router.index.by_name(name) if name and "/" not in name else None
+        if found is None:
+            from opsctl.model.spelling import did_you_mean
+
+            raise Rejected(
+                f"unknown pipeline {name[:200]!r}{did_you_mean(name, state.org.pipelines)}", status=404, code="unknown-pipeline"
+            )
+    except Rejected as exc:
+        state.metrics.rejected[("heartbeat", exc.code)] += 1
+        client = scope.get("client") or ("?", 0)
+        log.warning("refused POST /v1/heartbeats/%s from %s: %d %s: %s", name[:40], client[0], exc.status, exc.code, exc)
+        return exc.status, exc.body()
+    pipeline = found[0]
+    if note:
+        log.info("heartbeat of %s: %s", pipeline, note[:200])
+    slack = settings.vendor.slack_token is not None
+
+    def store(conn: Any) -> Accepted | None:
+        return record_heard(state.router, state.store, conn, pipeline, "heartbeat", at=now, slack=slack)
+
+    resolved = await state.writer.run(store)
+    state.metrics.accepted["heartbeat"] += 1
+    return 202, {
+        "status": "recorded",
+        "pipeline": pipeline,
+        "at": now.astimezone(UTC).isoformat(timespec="seconds"),
+        "resolved": resolved.id if resolved is not None else None,
+    }
+
+
 # -- reading endpoints -------------------------------------------------------------------
 
 Handler = Callable[[RouterState, Request], Awaitable[Response]]
@@ -332,15 +408,23 @@ def _worker_seen(state: RouterState) -> float | None:
 
 
 def _metrics_text(state: RouterState) -> str:
+    from opsctl.router.freshness import status
+    from opsctl.router.metrics import freshness_lines
+    from opsctl.router.store.freshness import seen_all
+
     store = state.store
     with store.connection() as conn:
         stored = store.counters(conn)
         depth = store.pending_count(conn)
         failed = store.failed_count(conn)
         seen = store.worker_seen(conn, state.worker)
+        heard = seen_all(store, conn)
     if seen is not None:
         stored["heartbeat"] = seen
-    return render(state.metrics, stored, queue_depth=depth, failed=failed, commits=state.writer.commits, jobs=state.writer.jobs)
+    now = state.settings.clock().timestamp()
+    fresh = [status(watch, heard.get(watch.pipeline), now) for watch in state.watches]
+    text = render(state.metrics, stored, queue_depth=depth, failed=failed, commits=state.writer.commits, jobs=state.writer.jobs)
+    return text + freshness_lines(fresh)
 
 
 async def metrics(state: RouterState, request: Request) -> Response:

@@ -2,15 +2,17 @@
 
 The server counts what it accepts and rejects (per process); the worker keeps its
 delivery counters and the accepted → delivered histogram in the database's ``counters``
-table, so they survive restarts and reach the server across processes.
+table, so they survive restarts and reach the server across processes. The freshness
+gauges (:func:`freshness_lines`) are read from the store's ``freshness`` table at each scrape.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from opsctl.router.freshness import Status
 from opsctl.router.worker import LATENCY_BUCKETS
 
 ACCEPT_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -131,5 +133,44 @@ def render(
     )
     lines += _metric(
         "opsctl_outbox_jobs_total", "counter", "Requests stored by those transactions.", [f"opsctl_outbox_jobs_total {jobs}"]
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def freshness_lines(statuses: Sequence[Status]) -> str:
+    """Per pipeline: seconds since its last success (pipelines heard from), its SLA, its grace,
+    and whether its stale alert is open."""
+    ages = [
+        f'opsctl_pipeline_last_success_age_seconds{{pipeline="{_label(s.pipeline)}"}} {s.age:.3f}'
+        for s in statuses
+        if s.age is not None
+    ]
+    lines = _metric(
+        "opsctl_pipeline_last_success_age_seconds",
+        "gauge",
+        "Seconds since the pipeline's last successful run or heartbeat (pipelines never heard from are left out).",
+        ages,
+    )
+    lines += _metric(
+        "opsctl_pipeline_freshness_sla_seconds",
+        "gauge",
+        "The pipeline's freshness SLA.",
+        [f'opsctl_pipeline_freshness_sla_seconds{{pipeline="{_label(s.pipeline)}"}} {s.sla:.0f}' for s in statuses],
+    )
+    lines += _metric(
+        "opsctl_pipeline_freshness_grace_seconds",
+        "gauge",
+        "How long past its SLA a silent pipeline waits before it is paged as stale.",
+        [f'opsctl_pipeline_freshness_grace_seconds{{pipeline="{_label(s.pipeline)}"}} {s.grace:.0f}' for s in statuses],
+    )
+    lines += _metric(
+        "opsctl_pipeline_stale",
+        "gauge",
+        "1 while the pipeline's stale alert is open.",
+        [f'opsctl_pipeline_stale{{pipeline="{_label(s.pipeline)}"}} {int(s.alert_open)}' for s in statuses],
     )
     return "\n".join(lines) + "\n"

@@ -90,6 +90,43 @@ def _accept(source: Source) -> dict[str, Any]:
     }
 
 
+def _heartbeat() -> dict[str, Any]:
+    from opsctl.router.heartbeat import HEARTBEAT
+
+    errors = _errors(400, 401, 408, 413, 415, 422, 503)
+    errors["404"] = {
+        "description": "No pipeline has this id or alias; the message names the nearest.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    return {
+        "post": {
+            "operationId": "post_heartbeat",
+            "summary": "Record that a pipeline ran (a heartbeat for the freshness watchdog)",
+            "description": (
+                "Counts as a successful run of the pipeline: it resets its freshness SLA and resolves its stale alert. "
+                f"Authentication: {authentication(HEARTBEAT)}"
+            ),
+            "parameters": [
+                {
+                    "name": "pipeline",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "description": "The pipeline's id or one of its aliases.",
+                }
+            ],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": HEARTBEAT.body_schema}}},
+            "responses": {
+                "202": {
+                    "description": "Recorded (durably, before the answer).",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Recorded"}}},
+                },
+                **errors,
+            },
+        }
+    }
+
+
 def _get(
     summary: str, content: dict[str, Any], parameters: list[dict[str, Any]] | None = None, errors: tuple[int, ...] = ()
 ) -> dict[str, Any]:
@@ -113,6 +150,7 @@ def document() -> dict[str, Any]:
         )
     ]
     paths: dict[str, Any] = {f"/v1/alerts/{source.name}": _accept(source) for source in RECORDS}
+    paths["/v1/heartbeats/{pipeline}"] = _heartbeat()
     paths.update(
         {
             "/healthz": _get("The process answers.", json_object),
@@ -179,6 +217,19 @@ def document() -> dict[str, Any]:
                                     "note": {"type": "string"},
                                 },
                             },
+                        },
+                    },
+                },
+                "Recorded": {
+                    "type": "object",
+                    "required": ["status", "pipeline", "at", "resolved"],
+                    "properties": {
+                        "status": {"const": "recorded"},
+                        "pipeline": {"type": "string", "description": "The pipeline's id."},
+                        "at": {"type": "string", "description": "When it was heard from (the server's clock, UTC)."},
+                        "resolved": {
+                            "type": ["integer", "null"],
+                            "description": "The alert that resolved its stale alert, when one was open.",
                         },
                     },
                 },

@@ -2,7 +2,8 @@
 
 =================================  ==========================================================
 ``OPSCTL_WEBHOOK_TOKEN_<SOURCE>``   bearer token of one source: ``ALERTMANAGER``, ``GRAFANA``,
-                                    ``AIRFLOW``, ``GREAT_EXPECTATIONS``, ``GENERIC``
+                                    ``AIRFLOW``, ``GREAT_EXPECTATIONS``, ``GENERIC``, and of
+                                    heartbeats (``HEARTBEAT``, :mod:`.heartbeat`)
 ``OPSCTL_WEBHOOK_TOKEN``            bearer token of every source without its own
 ``OPSCTL_DBT_WEBHOOK_SECRET``       dbt Cloud's webhook secret: ``Authorization`` must be the
                                     hex HMAC-SHA256 of the raw body (dbt sends no bearer token)

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from opsctl.errors import UsageError
+from opsctl.router.heartbeat import HEARTBEAT
 from opsctl.router.http import DEFAULT_READ_TIMEOUT
 from opsctl.router.routing import DEFAULT_GROUP_WINDOW, DEFAULT_REFRESH, RoutingPolicy
 from opsctl.router.security import Credentials
@@ -81,6 +82,10 @@ class RouterSettings:
     """The one clock of the server: the routing instant, the outbox's times, signature windows."""
     cache_dir: Path | None = None
     """Where public holidays are cached between runs; None asks the holiday library each start."""
+    watchdog: bool = True
+    """Run the freshness watchdog (on the one replica that holds its lease)."""
+    watchdog_interval: float = 1.0
+    """Seconds between two freshness checks."""
 
     @classmethod
     def from_env(
@@ -113,7 +118,7 @@ class RouterSettings:
         return cls(
             root=root,
             database=database_location(root, env, database),
-            credentials=Credentials.from_env(RECORDS, env),
+            credentials=Credentials.from_env((*RECORDS, HEARTBEAT), env),
             vendor=VendorConfig.from_env(env),
             routing_keys=Path(keys) if keys else None,
             site_dir=site if site.is_dir() else None,

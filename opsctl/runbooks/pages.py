@@ -134,6 +134,24 @@ class PageLink:
 
 
 @dataclass(frozen=True)
+class Freshness:
+    """What the alert router last heard from a pipeline (the site is rendered with its database)."""
+
+    last_success: datetime | None
+    """Its last successful run or heartbeat (UTC); None: never heard from."""
+    source: str
+    """What told it: a source name, or ``heartbeat``."""
+    state: str
+    """``fresh``, ``past its SLA``, ``stale`` or ``never heard from``, as of the rendering."""
+    stale_in: str
+    """How long until it goes stale, or since when it is (``2 h 10 min``, ``stale for 35 min``)."""
+    grace: timedelta
+    """How long past its SLA the router waits before paging that it is stale."""
+    alert_open: bool
+    """Its stale alert is open (its owners were paged)."""
+
+
+@dataclass(frozen=True)
 class PipelinePage:
     stem: str
     title: str
@@ -153,6 +171,8 @@ class PipelinePage:
     last_changed: date | None
     related: tuple[PageLink, ...]
     """The team's other pages, for the navigation."""
+    freshness: Freshness | None = None
+    """Its last success, when the site is rendered with the alert router's database."""
 
 
 @dataclass(frozen=True)
@@ -276,6 +296,14 @@ class _Builder:
             if step.paged:
                 clock += step.delay
         return tuple(rows), chain.page_now
+
+
+def with_freshness(site: Site, freshness: Mapping[str, Freshness]) -> Site:
+    """``site`` with each pipeline page's :class:`Freshness` (pipeline id → what the router heard)."""
+    from dataclasses import replace
+
+    pages = tuple(replace(page, freshness=freshness.get(page.pipeline.id)) for page in site.pipelines)
+    return replace(site, pipelines=pages)
 
 
 def build_site(

@@ -1,10 +1,11 @@
 """Anything else with a webhook: a small body opsctl defines.
 
-``{"summary": "...", "status": "firing"|"resolved", "pipeline": ..., "team": ...,
+``{"summary": "...", "status": "firing"|"resolved"|"ok", "pipeline": ..., "team": ...,
 "dedup_key": ..., "id": ..., "severity": ..., "labels": {...}, "dag_id": ...,
 "dbt_job_id": ..., "expectation_suite": ..., "details": {...}, "links": [{"href", "text"}]}``.
 ``dedup_key`` names the failure (a resolve with the same key closes it; without one the
-summary does); ``id`` names the notification (a retry with the same id is a duplicate).
+summary does; ``ok`` is ``resolved``, a run that went well); ``id`` names the notification
+(a retry with the same id is a duplicate).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from opsctl.router.sources.shape import array, choice, free_object, ident, obj, 
 def parse(data: Any) -> Parsed:
     body = obj(data, "the body")
     summary = required_text(body, "summary", "body")
-    status = choice(body, "status", "body", ("firing", "resolved")) or "firing"
+    status = choice(body, "status", "body", ("firing", "resolved", "ok")) or "firing"
     pipeline = text(body, "pipeline", "body")
     team = text(body, "team", "body")
     failure = text(body, "dedup_key", "body") or digest(pipeline, team, summary)
@@ -34,7 +35,7 @@ def parse(data: Any) -> Parsed:
         (
             Alert(
                 source="generic",
-                status="resolved" if status == "resolved" else "firing",
+                status="resolved" if status in ("resolved", "ok") else "firing",
                 summary=summary,
                 event_key=ident(body, "id", "body") or digest("generic", status, failure, summary, details),
                 failure_key=f"generic:{failure}",
@@ -64,7 +65,7 @@ SOURCE = Source(
         ["summary"],
         {
             "summary": TEXT,
-            "status": enum("firing", "resolved"),
+            "status": enum("firing", "resolved", "ok"),
             "id": OPTIONAL_ID,
             "dbt_job_id": OPTIONAL_ID,
             "labels": OPTIONAL_MAP,

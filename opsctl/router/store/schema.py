@@ -16,11 +16,14 @@ booleans are integers 0/1 in both, so every query reads the same in either.
                 its latest trigger, and its group (lead, shared source, failures still open)
     counters    the workers' delivery counters and latency histogram, for /metrics
     workers     one row per delivery worker: its heartbeat, which is also its lease
+    freshness   one row per pipeline heard from (version 3): its last success or heartbeat,
+                and its open stale alert (when raised, and the success it counted from)
+    leases      named leases (version 3): the replica that runs the freshness watchdog
 """
 
 from __future__ import annotations
 
-VERSION = 2
+VERSION = 3
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -95,6 +98,7 @@ COLUMNS_2 = (
     ("incidents", "members_open", "INTEGER NOT NULL DEFAULT 0"),
 )
 
+# The indexes, and the tables added after version 1 (created if missing, on every upgrade).
 INDEXES = """
 CREATE TABLE IF NOT EXISTS workers (
     id TEXT PRIMARY KEY,
@@ -112,6 +116,18 @@ CREATE INDEX IF NOT EXISTS incidents_failure ON incidents (failure_key) WHERE op
 CREATE INDEX IF NOT EXISTS incidents_groups ON incidents (pipeline, opened_at) WHERE members_open > 0;
 CREATE INDEX IF NOT EXISTS alerts_received ON alerts (received_at);
 CREATE INDEX IF NOT EXISTS alerts_incident ON alerts (incident_id);
+CREATE TABLE IF NOT EXISTS freshness (
+    pipeline TEXT PRIMARY KEY,
+    last_success {real},
+    source TEXT NOT NULL DEFAULT '',
+    stale_at {real},
+    reference {real}
+);
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires {real} NOT NULL
+);
 """
 
 

@@ -342,6 +342,30 @@ def test_alerts_stale_lists_every_pipeline_soonest_stale_first(tmp_path: Path) -
     }
 
 
+def test_alerts_stale_on_80_columns_leaves_out_the_source_grace_and_tier(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support import run
+
+    _filled_store(tmp_path / "router.sqlite3")
+    monkeypatch.setenv("COLUMNS", "80")
+    result = run("alerts", "--db", str(tmp_path / "router.sqlite3"), "stale", "--at", "2026-12-02T09:30Z", root=REPO_ROOT)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "PIPELINE                        LAST SUCCESS   SLA  STALE IN       STATE\n"
+        "                                (UTC)\n"
+        "aggregate_growth_investors      2026-12-02     4 h  stale for 3 h  stale, paged\n"
+        "                                02:00               6 min\n"
+        "aggregate_profit_investors      2026-12-02     6 h  6 min          past its SLA\n"
+        "                                03:00\n"
+        "unit_profit_experiments         2026-12-02     2 h  42 min         fresh\n"
+        "                                08:00\n"
+        "daily_growth_experiments        never          3 h  not watched    never heard\n"
+        "                                                    yet            from\n"
+        "aggregate_engagement_investors  never          5 h  not watched    never heard\n"
+        "                                                    yet            from\n"
+        "(left out to fit 80 columns: From, Grace, Tier)\n"
+    )
+
+
 def test_alerts_stale_without_a_database_says_where_it_looked(tmp_path: Path) -> None:
     from tests.support import run
 

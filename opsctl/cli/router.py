@@ -303,7 +303,8 @@ def alerts_stale(ctx: click.Context, at: str | None, fmt: str) -> None:
         for row in rows
     ]
     headers = ("Pipeline", "Tier", "Last success (UTC)", "From", "SLA", "Grace", "Stale in", "State")
-    table = Table(headers, lines, title=f"Freshness at {instant.isoformat(timespec='minutes')}")
+    # on a narrow terminal the source of the last success, then the grace, then the tier leave first
+    table = Table(headers, lines, title=f"Freshness at {instant.isoformat(timespec='minutes')}", optional={3: 3, 5: 2, 1: 1})
     click.echo(render([table], boxed=stdout_is_tty(), color=stdout_is_tty(), width=terminal_width()), nl=False)
 
 

@@ -83,6 +83,12 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+def first_line(exc: BaseException) -> str:
+    """A driver's message for one line of output (psycopg adds tab-indented hints below it)."""
+    text = str(exc).strip()
+    return text.splitlines()[0].strip() if text else type(exc).__name__
+
+
 class Store(ABC):
     """The router's database; subclasses connect to SQLite or PostgreSQL."""
 

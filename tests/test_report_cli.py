@@ -123,8 +123,9 @@ def routed_on_postgres(routed: Routed, tmp_path_factory: pytest.TempPathFactory)
     clock = [datetime.fromisoformat("2026-03-01T00:00Z")]
     with (
         fresh_schema(server) as database,
-        running_router(tmp_path_factory.mktemp("report-pg"), org, clock=lambda: clock[0], root=routed.root, database=database)
-        as router,
+        running_router(
+            tmp_path_factory.mktemp("report-pg"), org, clock=lambda: clock[0], root=routed.root, database=database
+        ) as router,
     ):
         _route(router, clock)
         wait_until(router.settled)

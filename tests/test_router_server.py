@@ -426,6 +426,7 @@ def test_a_rotation_calendar_has_the_events_of_opsctl_schedule(tmp_path: Path, o
     assert served == printed
     zones, events = served
     assert len(zones) == 1 and b"RRULE:FREQ=YEARLY" in zones[0]
+    assert len(events) == 5  # the weekly shifts from the rotation's start on 2 March, the last whole to 6 April
     last = Calendar.from_ical(answer.body).walk("VEVENT")[-1]
     assert last.decoded("dtstart") < datetime.fromisoformat("2026-04-01T10:00Z") < last.decoded("dtend")
     assert "(reduced duty in part)" in str(last.get("summary"))

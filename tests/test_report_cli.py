@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from opsctl.repo.loader import load_working_tree
+from tests.postgres_support import free_port, fresh_schema, no_server_reason, server_url
 from tests.router_support import Router, running_router, wait_until
 from tests.support import run, write_tree
 
@@ -55,7 +56,8 @@ daylight saving time on Sunday 8 March, Berlin only on the 29th."""
 @dataclass
 class Routed:
     root: Path
-    db: Path
+    db: str
+    """A SQLite file, or a PostgreSQL URL."""
 
 
 def _fail(dag: str, run_id: str) -> dict[str, Any]:
@@ -108,7 +110,26 @@ def routed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Routed]:
         _route(router, clock)
         wait_until(router.settled)
         assert router.pd.rejected == [] and router.slack.rejected == []
-        yield Routed(root, router.db_path)
+        yield Routed(root, router.database)
+
+
+@pytest.fixture(scope="module")
+def routed_on_postgres(routed: Routed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Routed]:
+    """The same alerts routed into PostgreSQL (a schema of its own on the shared server)."""
+    server = server_url()
+    if server is None:
+        pytest.skip(no_server_reason())
+    org = load_working_tree(routed.root).require_ok()
+    clock = [datetime.fromisoformat("2026-03-01T00:00Z")]
+    with (
+        fresh_schema(server) as database,
+        running_router(
+            tmp_path_factory.mktemp("report-pg"), org, clock=lambda: clock[0], root=routed.root, database=database
+        ) as router,
+    ):
+        _route(router, clock)
+        wait_until(router.settled)
+        yield Routed(routed.root, database)
 
 
 def report(routed: Routed, *args: str) -> Any:
@@ -361,3 +382,43 @@ def _svgs(page: str) -> list[str]:
         found.append(rest[start:end])
         rest = rest[end:]
     return found
+
+
+def test_the_report_and_the_health_page_read_postgresql_as_they_read_sqlite(
+    routed: Routed, routed_on_postgres: Routed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert routed_on_postgres.db.startswith("postgresql://")
+    for args in ((*PERIOD, "--format", "json"), (*PERIOD, "--format", "plain"), ("--team", "t", *PERIOD, "--format", "json")):
+        assert report(routed_on_postgres, *args).stdout == report(routed, *args).stdout
+    sites = {}
+    for name, where in (("sqlite", routed.db), ("postgresql", routed_on_postgres.db)):
+        monkeypatch.setenv("OPSCTL_ROUTER_DB", where)  # found as opsctl serve finds it, URL or file
+        out = tmp_path / name
+        at = ("--at", "2026-03-16T00:00Z", "--health-weeks", "2", "--no-git", "--format", "md")
+        result = run("runbooks", "render", "--out", str(out), *at, root=routed.root)
+        assert result.exit_code == 0, result.stderr
+        sites[name] = (out / "health.md").read_text("utf-8")
+    assert "| 2026-03-07 | 1 | 0 | 0 | 1 | 1 | 4h |" in sites["postgresql"]
+    assert sites["postgresql"] == sites["sqlite"]
+    monkeypatch.delenv("OPSCTL_ROUTER_DB")
+    result = run("runbooks", "render", "--out", str(tmp_path / "html"), "--alerts-db", routed_on_postgres.db, root=routed.root)
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "html" / "health.html").is_file()
+
+
+def test_an_unreachable_postgresql_server_is_one_line(routed: Routed, tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    url = f"postgresql://opsctl:secret@127.0.0.1:{port}/test"
+    shown = f"postgresql://opsctl:***@127.0.0.1:{port}/test"
+    refused = (
+        f"opsctl: {shown}: cannot open the alert database: connection failed: connection to server at"
+        f' "127.0.0.1", port {port} failed: Connection refused\n'
+    )
+    for args in (
+        ("report", "--db", url),
+        ("runbooks", "render", "--out", str(tmp_path / "site"), "--alerts-db", url),
+        ("alerts", "--db", url, "list"),
+    ):
+        result = run(*args, root=routed.root)
+        assert (result.exit_code, result.stdout, result.stderr) == (2, "", refused), args
+    assert not (tmp_path / "site").exists()

@@ -398,3 +398,36 @@ def test_without_a_site_the_root_lists_the_endpoints(router: Router) -> None:
     body = request(router.url + "/").json()
     assert "/v1/alerts/{source}" in body["endpoints"]
     assert request(router.url + "/openapi.json").json()["openapi"] == "3.1.0"
+
+
+def test_a_rotation_calendar_has_the_events_of_opsctl_schedule(tmp_path: Path, org: Org) -> None:
+    from icalendar import Calendar
+
+    # the feed ends on 1 April 10:00 UTC, inside a BI Services shift whose reduced duty starts
+    # that evening: the server's event is that shift whole, reduced duty described, as the CLI's
+    now = datetime.fromisoformat("2026-01-07T10:00Z")
+    with running_router(tmp_path, org, clock=lambda: now) as router:
+        answer = request(router.url + "/calendars/bi-services-oncall.ics?weeks=12")
+    assert answer.status == 200
+    cli = run(
+        *("schedule", "--team", "bi-services", "--from", "2025-12-31T10:00Z", "--to", "2026-04-01T10:00Z", "--format", "ics"),
+        root=REPO_ROOT,
+    )
+    assert cli.exit_code == 0, cli.stderr
+
+    def parts(feed: bytes) -> tuple[list[bytes], list[dict[str, Any]]]:
+        calendar = Calendar.from_ical(feed)
+        zones = [zone.to_ical() for zone in calendar.walk("VTIMEZONE")]
+        fields = ("uid", "dtstart", "dtend", "summary", "description", "categories")
+        events = [{name: event.get(name).to_ical() for name in fields} for event in calendar.walk("VEVENT")]
+        return zones, events
+
+    served, printed = parts(answer.body), parts(cli.stdout_bytes)
+    assert served == printed
+    zones, events = served
+    assert len(zones) == 1 and b"RRULE:FREQ=YEARLY" in zones[0]
+    assert len(events) == 5  # the weekly shifts from the rotation's start on 2 March, the last whole to 6 April
+    last = Calendar.from_ical(answer.body).walk("VEVENT")[-1]
+    assert last.decoded("dtstart") < datetime.fromisoformat("2026-04-01T10:00Z") < last.decoded("dtend")
+    assert "(reduced duty in part)" in str(last.get("summary"))
+    assert "Within this shift:" in str(last.get("description"))

@@ -299,3 +299,42 @@ def test_a_database_of_schema_2_gets_the_watchdogs_tables(tmp_path: Path) -> Non
     with store.connection(durable=False) as conn:
         assert store.one(conn, "PRAGMA user_version")[0] == 3
         _the_watchdogs_tables_work(store, conn)
+
+
+def test_on_sqlite_a_worker_round_records_and_claims_in_one_write_transaction(tmp_path: Path) -> None:
+    from opsctl.router.store import open_store
+
+    store = open_store(tmp_path / "router.sqlite3")
+    with store.connection(durable=False) as conn:
+        store.execute(
+            conn,
+            "INSERT INTO alerts (id, source, event_key, received_at, status, summary, team, dedup_key, note, decision, alert)"
+            " VALUES (1, 'generic', 'e1', 1.0, 'firing', 's', 'data-eng', 'k', 'n', '{}', '{}')",
+        )
+        for order_key in (4, 8):  # two incidents' triggers
+            store.execute(
+                conn,
+                "INSERT INTO deliveries (alert_id, kind, action, target, order_key, body, created_at, next_at)"
+                " VALUES (1, 'pagerduty', 'trigger', 'team:data-eng', ?, '{}', 1.0, 1.0)",
+                (order_key,),
+            )
+        [first] = store.claim_pagerduty(conn, 10.0, 1, "w1")
+        steps = store.outcome_steps(
+            "w1",
+            11.0,
+            delivered={'{"status": 202}': [first.id]},
+            deferred=[],
+            failed=[],
+            retried=[],
+            paused={},
+            counters={"delivered_total:pagerduty": 1.0},
+            rows_per_step=200,
+        )
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        [second] = store.claim_pagerduty(conn, 11.0, 10, "w1", steps=steps)
+        conn.set_trace_callback(None)
+        assert [s for s in statements if s.startswith(("BEGIN", "COMMIT"))] == ["BEGIN IMMEDIATE", "COMMIT"]
+        rows = store.all(conn, "SELECT id, state, lease_owner, attempts FROM deliveries ORDER BY id")
+        assert rows == [(first.id, "delivered", None, 1), (second.id, "pending", "w1", 1)]
+        assert store.counters(conn)["delivered_total:pagerduty"] == 1.0

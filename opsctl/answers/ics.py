@@ -10,6 +10,9 @@ and an event cut short by the start of a feed's window keeps its UID.
 
 Each rotation's time zone is written as a VTIMEZONE in yearly ``RRULE``s
 (:mod:`opsctl.answers.vtimezone`).
+
+:func:`calendar_feed` is the one way to a feed: ``opsctl schedule --format ics`` and the
+server's ``/calendars/{rotation}.ics`` both call it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from opsctl.answers.oncall import schedule_slots
 from opsctl.answers.vtimezone import vtimezone
+from opsctl.engine.schedule.resolve import Engine
 from opsctl.engine.schedule.timeline import Slot
 from opsctl.model import Org
 
@@ -158,3 +163,21 @@ def to_ics(org: Org, slots: list[Slot], *, person: str | None, now: datetime, ti
         calendar.add_component(event)
     data: bytes = calendar.to_ical()
     return data
+
+
+def calendar_feed(
+    org: Org,
+    engine: Engine,
+    start: datetime,
+    end: datetime,
+    *,
+    now: datetime,
+    title: str,
+    team: str | None = None,
+    person: str | None = None,
+    rotation: str | None = None,
+) -> bytes:
+    """The feed of every shift that ``[start, end)`` touches, whole (see :func:`schedule_slots`
+    for ``team``, ``person`` and ``rotation``)."""
+    slots = schedule_slots(org, engine, start, end, team=team, person=person, rotation=rotation, whole_shifts=True)
+    return to_ics(org, slots, person=person, now=now, title=title)

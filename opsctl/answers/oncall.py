@@ -127,8 +127,9 @@ def schedule_slots(
     team: str | None = None,
     person: str | None = None,
     whole_shifts: bool = False,
+    rotation: str | None = None,
 ) -> list[Slot]:
-    """The slots of the chosen rotations in ``[start, end)``, in time order.
+    """The slots of the chosen rotations (``team``'s, or the one ``rotation``) in ``[start, end)``, in time order.
 
     Slots are whole, not clipped to the window; with ``whole_shifts``, every slot of each
     shift the window touches (a calendar's events are whole shifts whatever the window).
@@ -136,8 +137,10 @@ def schedule_slots(
     """
     if person is not None and person not in org.people:
         raise UsageError(f"unknown person {person!r}{did_you_mean(person, org.people)}")
+    if rotation is not None and rotation not in org.rotations:
+        raise UsageError(f"unknown rotation {rotation!r}{did_you_mean(rotation, org.rotations)}")
     slots: list[Slot] = []
-    for rotation_id in pick_rotations(org, team):
+    for rotation_id in [rotation] if rotation is not None else pick_rotations(org, team):
         lo, hi = start, end
         if whole_shifts:
             grid = engine.grid(rotation_id)

@@ -75,17 +75,19 @@ def schedule_command(
     if window_end <= window_start:
         raise UsageError("--to must be after --from")
     org = rt.org(team=team if person is None else None)
-    slots = schedule_slots(org, rt.engine(org), window_start, window_end, team=team, person=person, whole_shifts=fmt == "ics")
-    if fmt == "json":
-        emit_json(schedule_json(org, slots))
-    elif fmt == "ics":
+    if fmt == "ics":
         import sys
 
-        from opsctl.answers.ics import to_ics
+        from opsctl.answers.ics import calendar_feed
 
-        title = f"On call: {org.people[person].name}" if person else f"On call: {team or org.settings.org_name}"
-        sys.stdout.buffer.write(to_ics(org, slots, person=person, now=rt.now, title=title))
+        title = f"On call: {org.people[person].name}" if person in org.people else f"On call: {team or org.settings.org_name}"
+        feed = calendar_feed(org, rt.engine(org), window_start, window_end, now=rt.now, title=title, team=team, person=person)
+        sys.stdout.buffer.write(feed)
         sys.stdout.flush()
+        return
+    slots = schedule_slots(org, rt.engine(org), window_start, window_end, team=team, person=person)
+    if fmt == "json":
+        emit_json(schedule_json(org, slots))
     else:
         emit_tables([schedule_table(org, slots)], boxed=BOXED[fmt])
 

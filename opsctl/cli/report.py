@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from opsctl.cli.router import DB_HELP
 from opsctl.cli.runtime import BOXED, Runtime, emit_json, runtime, table_style
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from opsctl.engine.schedule.resolve import Engine
     from opsctl.health.report import Report
     from opsctl.model import Org
@@ -19,7 +18,6 @@ if TYPE_CHECKING:
 DEFAULT_WEEKS = 4
 FORMATS = ("auto", "table", "plain", "json")
 FORMAT_HELP = "auto: boxed tables on a terminal, plain aligned columns when piped (both as wide as $COLUMNS); json: everything."
-DB_HELP = "Alert database [default: $OPSCTL_ROUTER_DB, else opsctl-router.sqlite3 in the repository]."
 
 
 def report_window(rt: Runtime, start: str | None, end: str | None, weeks: int | None) -> tuple[datetime, datetime]:
@@ -45,9 +43,10 @@ def report_window(rt: Runtime, start: str | None, end: str | None, weeks: int | 
 
 
 def build_health(
-    rt: Runtime, org: Org, engine: Engine, db: Path, start: datetime, end: datetime, team: str | None, *, option: str = "--db"
+    rt: Runtime, org: Org, engine: Engine, db: str, start: datetime, end: datetime, team: str | None, *, option: str = "--db"
 ) -> Report:
-    """Read the router's records of the period from ``db`` (given by ``option``) and report on them."""
+    """Read the router's records of the period from ``db`` (a SQLite file or a PostgreSQL URL,
+    given by ``option``) and report on them."""
     from opsctl.health.report import health_report
     from opsctl.router.history import read_records
 
@@ -60,7 +59,7 @@ def build_health(
 @click.option("--from", "start", metavar="TIME", help="Start of the period (default: --weeks before --to).")
 @click.option("--to", "end", metavar="TIME", help="End of the period (default: now, or --weeks after --from).")
 @click.option("--weeks", type=click.IntRange(1, 520), help=f"Length of the period in weeks (default {DEFAULT_WEEKS}).")
-@click.option("--db", metavar="PATH", help=DB_HELP)
+@click.option("--db", metavar="PATH|URL", help=DB_HELP)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True, help=FORMAT_HELP)
 def report_command(team: str | None, start: str | None, end: str | None, weeks: int | None, db: str | None, fmt: str) -> None:
     """On-call health over a period: pages per team, pipeline and person, pages outside
@@ -73,9 +72,9 @@ def report_command(team: str | None, start: str | None, end: str | None, weeks: 
     rt = runtime()
     window_start, window_end = report_window(rt, start, end, weeks)
     org = rt.org()
-    from opsctl.cli.router import db_path
+    from opsctl.cli.router import database
 
-    report = build_health(rt, org, rt.engine(org), db_path(db), window_start, window_end, team)
+    report = build_health(rt, org, rt.engine(org), database(db), window_start, window_end, team)
     if fmt == "json":
         from opsctl.health.export import report_json
 

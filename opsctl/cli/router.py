@@ -9,7 +9,6 @@ from typing import IO, Any, TypeVar
 import click
 
 from opsctl.cli.runtime import emit_json, runtime, stdout_is_tty, terminal_width
-from opsctl.errors import ServiceError
 from opsctl.router.sources import SOURCES
 
 T = TypeVar("T")
@@ -45,11 +44,6 @@ def database(option: str | None) -> str:
 
     rt = runtime()
     return database_location(rt.root, rt.env, option)
-
-
-def db_path(option: str | None) -> Path:
-    """The alert database of ``--db`` as a path (a SQLite file)."""
-    return Path(database(option))
 
 
 @click.command("serve", epilog=SERVE_EPILOG)
@@ -202,20 +196,10 @@ def _read(ctx: click.Context, read: Callable[[Any, Any], T]) -> T:
 
 def read_database(where: str, read: Callable[[Any, Any], T], *, option: str = "--db") -> T:
     """``read(store, conn)`` on the alert database at ``where`` (given by ``option``)."""
-    from opsctl.errors import UsageError
-    from opsctl.router.store import open_store
-    from opsctl.router.store.postgres import is_postgres_url
+    from opsctl.router.store import reading
 
-    if not is_postgres_url(where) and not Path(where).is_file():
-        raise UsageError(f"no alert database at {where}: opsctl serve creates it ({option} or OPSCTL_ROUTER_DB point at another)")
-    store = open_store(where)
-    try:
-        with store.connection() as conn:
-            return read(store, conn)
-    except store.errors as exc:
-        raise ServiceError(f"{store.location}: {str(exc).strip() or type(exc).__name__}") from None
-    finally:
-        store.close()
+    with reading(where, option=option) as (store, conn):
+        return read(store, conn)
 
 
 def _counts(duplicates: int, coalesced: int, grouped: int) -> str:

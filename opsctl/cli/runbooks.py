@@ -35,8 +35,9 @@ def runbooks_group() -> None:
 @click.option("--no-git", is_flag=True, help="Leave out the last-changed dates (git is not asked).")
 @click.option(
     "--alerts-db",
-    metavar="PATH",
-    help="Add the on-call health page and each pipeline's last success from this alert database"
+    metavar="PATH|URL",
+    help="Add the on-call health page and each pipeline's last success from this alert database,"
+    " a SQLite file or a postgresql:// URL"
     " [default: the router's, if it exists:"
     " $OPSCTL_ROUTER_DB, else opsctl-router.sqlite3 in the repository].",
 )
@@ -53,10 +54,11 @@ def render_command(out: str | None, fmt: str, at: str | None, no_git: bool, aler
     """
     from pathlib import Path
 
-    from opsctl.cli.router import db_path
+    from opsctl.cli.router import database
     from opsctl.errors import UsageError
     from opsctl.model.spelling import did_you_mean
     from opsctl.repo.loader import WorkingTree
+    from opsctl.router.store import exists
     from opsctl.runbooks.history import last_changed, page_spans
     from opsctl.runbooks.inputs import bytecode_cache, read_notes, read_templates
     from opsctl.runbooks.output import write_site
@@ -73,8 +75,8 @@ def render_command(out: str | None, fmt: str, at: str | None, no_git: bool, aler
     changed = {} if no_git else last_changed(rt.root, page_spans(result))
     engine = rt.engine(org)
     site = build_site(org, engine, instant, notes=read_notes(files, org), changed=changed)
-    health_db = db_path(alerts_db)
-    if alerts_db is not None or health_db.is_file():
+    health_db = database(alerts_db)
+    if alerts_db is not None or exists(health_db):
         from dataclasses import replace
         from datetime import timedelta
 

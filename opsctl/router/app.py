@@ -452,7 +452,7 @@ async def oncall(state: RouterState, request: Request) -> Response:
 
 
 async def calendar(state: RouterState, request: Request) -> Response:
-    from opsctl.answers.ics import to_ics
+    from opsctl.answers.ics import calendar_feed
 
     rotation_id = request.path_params["rotation"]
     rotation = state.org.rotations.get(rotation_id)
@@ -467,8 +467,8 @@ async def calendar(state: RouterState, request: Request) -> Response:
             {"error": "bad-request", "message": "weeks must be a whole number from 1 to 104", "status": 400}, status_code=400
         )
     now = state.settings.clock()
-    slots = state.engine.slots(rotation_id, now - timedelta(weeks=1), now + timedelta(weeks=int(raw)), clip=False)
-    data = to_ics(state.org, slots, person=None, now=now, title=f"On call: {rotation.title}")
+    start, end = now - timedelta(weeks=1), now + timedelta(weeks=int(raw))
+    data = calendar_feed(state.org, state.engine, start, end, now=now, title=f"On call: {rotation.title}", rotation=rotation_id)
     return Response(data, media_type="text/calendar; charset=utf-8")
 
 

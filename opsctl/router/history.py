@@ -18,9 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from opsctl.errors import UsageError
 from opsctl.health.records import AlertRecord, Page
-from opsctl.router.store import RoutedAlert, Store, open_store
+from opsctl.router.store import RoutedAlert, Store, reading
 
 
 def records_between(store: Store, conn: Any, start: datetime, end: datetime) -> list[AlertRecord]:
@@ -62,17 +61,7 @@ def _record(routed: RoutedAlert) -> AlertRecord:
 
 def read_records(where: str | Path, start: datetime, end: datetime, *, option: str = "--db") -> list[AlertRecord]:
     """:func:`records_between` on the database at ``where`` (a SQLite file or a PostgreSQL
-    URL); :class:`UsageError` when there is none, naming the command's ``option`` that points at another."""
-    from opsctl.router.store.postgres import is_postgres_url
-
-    text = str(where)
-    if not is_postgres_url(text) and not Path(text).is_file():
-        raise UsageError(f"no alert database at {where}: opsctl serve creates it ({option} or OPSCTL_ROUTER_DB point at another)")
-    store = open_store(where)
-    try:
-        with store.connection(durable=False) as conn:
-            return records_between(store, conn, start, end)
-    except store.errors as exc:
-        raise UsageError(f"{store.location}: cannot read the alert database: {str(exc).strip() or type(exc).__name__}") from None
-    finally:
-        store.close()
+    URL); a one-line error when there is none (naming the command's ``option`` that points
+    at another) or it cannot be read, see :func:`opsctl.router.store.reading`."""
+    with reading(where, option=option) as (store, conn):
+        return records_between(store, conn, start, end)

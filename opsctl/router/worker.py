@@ -50,6 +50,8 @@ from typing import Any
 
 from opsctl.router.delivery import Outcome, PagerDutySender, SlackSender
 from opsctl.router.store import Delivery, Store, open_store
+from opsctl.router.store.base import Step
+from opsctl.router.store.sqlite import ROWS_PER_TRANSACTION
 from opsctl.vendors.config import VendorConfig
 from opsctl.vendors.pacing import Budget
 from opsctl.vendors.retry import RetryPolicy
@@ -233,11 +235,15 @@ class Worker:
             except queue.Empty:
                 break
         finished = self._unrecorded
+        steps: list[Step] = []
         if finished or self._deferred:
-            self._record(conn, finished, now)
-            self._unrecorded = []
-            for done in finished:
-                self._in_flight.difference_update(d.id for d in done.group.deliveries)
+            steps = self._record_steps(finished, now)
+            if self._release or pool is None or sum(step.weight or len(step.rows) for step in steps) > ROWS_PER_TRANSACTION:
+                # recorded on their own: before a target is released, or too many rows for one
+                # transaction (SQLite slices them); else in the transaction of the turn's claim
+                store.run_steps(conn, steps)
+                steps = []
+                self._recorded(finished)
         for key in list(self._release):
             kind, target = _target_of(key)
             store.release_target(conn, kind, target, now)
@@ -252,7 +258,7 @@ class Worker:
                 groups.append(group)
                 pool.submit(self._send, group)
 
-            self._pick(conn, now, start)
+            self._pick(conn, now, start, steps, finished)
         if finished or groups:
             self._last_busy = now
         if self._deferred:
@@ -260,13 +266,26 @@ class Worker:
         self._housekeeping(conn, now)
         return bool(groups) or bool(finished) or bool(self._in_flight)
 
-    def _pick(self, conn: Any, now: float, start: Callable[[_Group], None]) -> None:
-        """Claim what is due and ``start`` each send as soon as it is claimed."""
+    def _pick(self, conn: Any, now: float, start: Callable[[_Group], None], steps: list[Step], finished: list[_Finished]) -> None:
+        """Claim what is due and ``start`` each send as soon as it is claimed; ``steps`` record
+        ``finished`` (and what was deferred) in the transaction of the PagerDuty claim."""
         store = self.store
         assert store is not None
-        free = self.config.threads * 8 - len(self._in_flight)
-        if free > 0:
-            for row in store.claim_pagerduty(conn, now, free, self.owner):
+        if steps:
+            ending = {d.id for done in finished for d in done.group.deliveries}
+            free = max(0, self.config.threads * 8 - len(self._in_flight - ending))
+            deferred, self._deferred = self._deferred, []
+            try:
+                claimed = store.claim_pagerduty(conn, now, free, self.owner, steps=steps)
+            except BaseException:
+                self._deferred = deferred + self._deferred
+                raise
+            self._recorded(finished)
+        else:
+            free = self.config.threads * 8 - len(self._in_flight)
+            claimed = store.claim_pagerduty(conn, now, free, self.owner) if free > 0 else []
+        if claimed:
+            for row in claimed:
                 key = "pd:" + row.target
                 if not self._may_send(key, now):
                     self._defer(row, self._paused.get(key, now + PROBE_WAIT) if key not in self._probing else now + PROBE_WAIT)
@@ -401,6 +420,21 @@ class Worker:
         """Record what finished (rows that end the same way share one statement)."""
         store = self.store
         assert store is not None
+        store.run_steps(conn, self._record_steps(finished, now))
+        self._deferred = []
+
+    def _recorded(self, finished: list[_Finished]) -> None:
+        """``finished`` and what was deferred are in the database: forget them."""
+        self._deferred = []
+        if finished is self._unrecorded:
+            self._unrecorded = []
+        for done in finished:
+            self._in_flight.difference_update(d.id for d in done.group.deliveries)
+
+    def _record_steps(self, finished: list[_Finished], now: float) -> list[Step]:
+        """The statements that record ``finished`` and what was deferred."""
+        store = self.store
+        assert store is not None
         add: dict[str, float] = {}
         policy = self.config.policy
         delivered: dict[str | None, list[int]] = {}
@@ -426,9 +460,7 @@ class Worker:
                     _count(add, f"attempt_errors_total:{delivery.kind}")
             if done.retry_at is not None and done.outcomes[0] is not DEFERRED:
                 paused[_target_of(done.group.pause_key)] = max(paused.get(_target_of(done.group.pause_key), 0.0), done.retry_at)
-        from opsctl.router.store.sqlite import ROWS_PER_TRANSACTION
-
-        steps = store.outcome_steps(
+        return store.outcome_steps(
             self.owner,
             now,
             delivered=delivered,
@@ -439,8 +471,6 @@ class Worker:
             counters=add,
             rows_per_step=ROWS_PER_TRANSACTION,
         )
-        store.run_steps(conn, steps)
-        self._deferred = []
 
     def _housekeeping(self, conn: Any, now: float) -> None:
         store = self.store

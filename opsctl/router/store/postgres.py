@@ -20,9 +20,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from opsctl.errors import UsageError
 from opsctl.router.store import schema
-from opsctl.router.store.base import Store
+from opsctl.router.store.base import Store, first_line
 
-CONNECT = {
+CONNECT: dict[str, Any] = {
     "connect_timeout": 5,
     "keepalives": 1,
     "keepalives_idle": 5,
@@ -79,14 +79,18 @@ class PostgresStore(Store):
             name="opsctl",
         )
         try:
+            # one plain connection first: a server that is down or a database that does not
+            # exist is said at once and in the driver's words, not after the pool's timeout
+            psycopg.connect(url, autocommit=True, **CONNECT).close()
             self.pool.open(wait=True, timeout=10.0)
             with self.pool.connection() as conn:
                 self._migrate(conn)
+        except UsageError:
+            self.pool.close()
+            raise
         except Exception as exc:  # the pool's own timeout or the driver's: one line for the user
             self.pool.close()
-            raise UsageError(
-                f"{self.location}: cannot open the alert database: {str(exc).strip() or type(exc).__name__}"
-            ) from None
+            raise UsageError(f"{self.location}: cannot open the alert database: {first_line(exc)}") from None
 
     def _migrate(self, conn: Any) -> None:
         with conn.transaction():

@@ -63,41 +63,44 @@ class Runtime:
 
         return parse_when(text, now=self.now, zone=self.zone, option=option)
 
-    def load(self, *, catalog: bool = True, placeholders: bool = True) -> LoadResult:
+    def load(self, *, catalog: bool = True, placeholders: bool = True, pipelines: bool = True) -> LoadResult:
         """Every file of the repository, read with the cache of pieces read before (:mod:`opsctl.cli.org_cache`)."""
         from opsctl.cli.org_cache import open_parse_cache, save_parse_cache
         from opsctl.repo.loader import WorkingTree, load
 
         cache = open_parse_cache(str(self.root), self.env)
-        result = load(WorkingTree(self.root), catalog=catalog, placeholders=placeholders, cache=cache)
+        result = load(WorkingTree(self.root), catalog=catalog, placeholders=placeholders, cache=cache, pipelines=pipelines)
         save_parse_cache(str(self.root), self.env, cache)
         return result
 
-    def org(self, *, catalog: bool = False, team: str | None = None, pipeline: str | None = None) -> Org:
+    def org(self, *, catalog: bool = False, team: str | None = None, pipeline: str | None = None, pipelines: bool = True) -> Org:
         """The org, or :class:`~opsctl.errors.RepoError` when the repository has errors.
 
         Without the catalog, from the cache of the org as last loaded when no input changed
         since (:mod:`opsctl.cli.org_cache`); with ``team`` or ``pipeline``, possibly only
-        that team's slice of it: enough for answers about that team alone.
+        that team's slice of it: enough for answers about that team alone. With
+        ``pipelines=False`` (and no ``pipeline``) the org may lack its pipelines, and a
+        mistake in one does not stop the command.
         """
         scoped = team is not None or pipeline is not None
+        pipelines = pipelines or pipeline is not None
         if not catalog:
             from opsctl.cli.org_cache import add_slices, read_slice
 
-            cached = read_slice(str(self.root), self.env, team=team, pipeline=pipeline)
+            cached = read_slice(str(self.root), self.env, team=team, pipeline=pipeline, pipelines=pipelines)
             if cached is not None:
                 if scoped:
                     self._slice = cached
                 return cached
-            whole = add_slices(str(self.root), self.env) if scoped else None
+            whole = add_slices(str(self.root), self.env, pipelines=pipelines) if scoped else None
             if whole is not None:
                 return whole  # the org was cached by a command that needed no slices; now they are there too
-        org = self.load(catalog=catalog, placeholders=False).require_ok()
+        org = self.load(catalog=catalog, placeholders=False, pipelines=pipelines).require_ok()
         if not catalog:
             from opsctl.cli.org_cache import write_slices
 
             # the slices cost as much again to write: only for a command that reads one
-            write_slices(str(self.root), self.env, org, slices=scoped)
+            write_slices(str(self.root), self.env, org, slices=scoped, pipelines=pipelines)
         return org
 
     @property
@@ -166,9 +169,10 @@ def emit_tables(tables: Sequence[Table], *, boxed: bool | None = None) -> None:
 
 
 def emit_json(value: object) -> None:
-    import json
+    """Print ``value`` as indented JSON (:func:`opsctl.system.jsontext.dumps`)."""
+    from opsctl.system.jsontext import dumps
 
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    click.echo(dumps(value))
 
 
 FORMAT_TABLE_JSON = click.Choice(["table", "json"])

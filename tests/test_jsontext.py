@@ -11,7 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from opsctl.system import jsontext
 from opsctl.system.jsontext import dumps
+
+
+@pytest.fixture(autouse=True)
+def through_orjson(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every value through orjson, however small."""
+    monkeypatch.setattr(jsontext, "SMALL", 0)
 
 
 class Name(str):
@@ -42,6 +49,15 @@ def stdlib(value: Any) -> str:
 @given(values)
 def test_the_same_bytes_as_the_standard_library(value: Any) -> None:
     assert dumps(value) == stdlib(value)
+
+
+def test_a_large_value_is_written_by_orjson_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()
+    value = [{"rotation": f"r{i}", "primary": {"id": "ana", "name": "Ana Lima", "available": True}, "n": i} for i in range(2000)]
+    import orjson
+
+    assert len(json.dumps(value)) > jsontext.SMALL
+    assert dumps(value) == stdlib(value) == orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
 
 
 @pytest.mark.parametrize(

@@ -166,3 +166,35 @@ def save_parse_cache(root: str, environ: Mapping[str, str], cache: ParseCache) -
     if data is not None:
         with contextlib.suppress(OSError):
             write_atomically(_parsed_file(root, environ), data, make_folder=True)
+
+
+# -- swaps resolved, for the next command over the same org ---------------------------------
+
+
+def _swaps_file(root: str, environ: Mapping[str, str]) -> str:
+    return os.path.join(cache_folder(environ), f"swaps-{zlib.crc32(os.path.realpath(root).encode()):08x}.pickle")
+
+
+def read_swaps(root: str, environ: Mapping[str, str]) -> tuple[list[Any], dict[str, Any]]:
+    """The inputs' key now, and the swap states (:meth:`Engine.swap_states`) kept under that
+    key, or none when the key changed since (or nothing is kept)."""
+    key = full_key(root)
+    try:
+        with open(_swaps_file(root, environ), "rb") as handle:
+            data: dict[str, Any] = pickle.load(handle)
+        if data.get("version") == FORMAT_VERSION and data.get("key") == key and isinstance(data.get("states"), dict):
+            return key, data["states"]
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, KeyError, TypeError, ValueError):
+        pass
+    return key, {}
+
+
+def write_swaps(root: str, environ: Mapping[str, str], key: list[Any], states: dict[str, Any]) -> None:
+    """Keep ``states`` under ``key`` (the inputs they were resolved from); a cache that cannot be written is skipped."""
+    import contextlib
+
+    from opsctl.system.files import write_atomically
+
+    data = {"version": FORMAT_VERSION, "key": key, "states": states}
+    with contextlib.suppress(OSError, pickle.PicklingError):
+        write_atomically(_swaps_file(root, environ), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL), make_folder=True)

@@ -10,7 +10,7 @@ import sys
 from datetime import UTC, datetime, tzinfo
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -35,6 +35,8 @@ class Runtime:
         self.now = datetime.now(UTC)
         self._calendar: CachedHolidays | None = None
         self._slice: Org | None = None
+        self._engines: list[tuple[Engine, list[Any], dict[str, int]]] = []
+        """Engines made, with the inputs' key and how far each rotation's swaps were resolved when read."""
 
     @cached_property
     def cache(self) -> Path:
@@ -112,9 +114,32 @@ class Runtime:
         return self._calendar
 
     def engine(self, org: Org) -> Engine:
+        """An engine of ``org`` (as read from the repository now), going on from the swaps resolved
+        by the last command over the same inputs (:func:`opsctl.cli.org_cache.read_swaps`)."""
+        from opsctl.cli.org_cache import read_swaps
         from opsctl.engine.schedule.resolve import Engine
 
-        return Engine(org, self.calendar)
+        key, states = read_swaps(str(self.root), self.env)
+        states = {rotation: state for rotation, state in states.items() if rotation in org.rotations}
+        engine = Engine(org, self.calendar, swaps=states)
+        self._engines.append((engine, key, {rotation: state.resolved for rotation, state in states.items()}))
+        return engine
+
+    def _keep_swaps(self) -> None:
+        """Keep the swaps resolved further than they were read, with those of the other rotations as read."""
+        from opsctl.cli.org_cache import read_swaps, write_swaps
+
+        for engine, key, seeded in self._engines:
+            resolved = engine.swap_states()
+            if all(state.resolved <= seeded.get(rotation, -1) for rotation, state in resolved.items()):
+                continue
+            now, kept = read_swaps(str(self.root), self.env)
+            if now != key:
+                continue  # an input changed while the command ran: what it resolved may be of the old
+            for rotation, state in resolved.items():
+                if state.resolved > getattr(kept.get(rotation), "resolved", -1):
+                    kept[rotation] = state
+            write_swaps(str(self.root), self.env, key, kept)
 
     def compile_answers(self, org: Org, engine: Engine) -> None:
         """Write the coming weeks' whoisoncall answers for the fast path (:mod:`opsctl.cli.answer_cache`)."""
@@ -129,6 +154,7 @@ class Runtime:
     def close(self) -> None:
         if self._calendar is not None:
             self._calendar.save()
+        self._keep_swaps()
 
 
 def runtime() -> Runtime:

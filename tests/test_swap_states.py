@@ -52,13 +52,13 @@ def test_the_cli_keeps_swaps_only_for_the_inputs_they_were_resolved_from(tmp_pat
     args = ("schedule", "--from", "2026-12-01", "--weeks", "30", "--format", "json")
     first = run(*args, root=root)
     assert first.exit_code == 0
-    _, kept = read_swaps(str(root), environ)
+    _, kept = read_swaps(str(root), environ, ["data-eng-weekly", "platform-oncall"])
     assert kept and all(state.resolved > 0 for state in kept.values())
     assert run(*args, root=root).stdout == first.stdout
     # an edit: the swaps kept are of the old inputs and are not used
     ownership = root / "ownership.yaml"
     ownership.write_text(ownership.read_text("utf-8") + "# edited\n", encoding="utf-8")
-    assert read_swaps(str(root), environ)[1] == {}
+    assert read_swaps(str(root), environ, ["data-eng-weekly"])[1] == {}
     again = run(*args, root=root)
     assert json.loads(again.stdout) == json.loads(first.stdout)
-    assert read_swaps(str(root), environ)[1]
+    assert read_swaps(str(root), environ, ["data-eng-weekly"])[1]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import pickle
 import zlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from opsctl.cli.answer_cache import cache_key
@@ -175,26 +175,46 @@ def _swaps_file(root: str, environ: Mapping[str, str]) -> str:
     return os.path.join(cache_folder(environ), f"swaps-{zlib.crc32(os.path.realpath(root).encode()):08x}.pickle")
 
 
-def read_swaps(root: str, environ: Mapping[str, str]) -> tuple[list[Any], dict[str, Any]]:
-    """The inputs' key now, and the swap states (:meth:`Engine.swap_states`) kept under that
-    key, or none when the key changed since (or nothing is kept)."""
+def read_swaps(root: str, environ: Mapping[str, str], rotations: Collection[str]) -> tuple[list[Any], dict[str, Any]]:
+    """The inputs' key now, and the swap states (:meth:`Engine.swap_states`) of ``rotations``
+    kept under that key; none when the key changed since (or nothing is kept). Each
+    rotation's state is unpickled only when asked for (one team's answer asks for few)."""
     key = full_key(root)
+    states: dict[str, Any] = {}
     try:
-        with open(_swaps_file(root, environ), "rb") as handle:
-            data: dict[str, Any] = pickle.load(handle)
-        if data.get("version") == FORMAT_VERSION and data.get("key") == key and isinstance(data.get("states"), dict):
-            return key, data["states"]
+        stored = _stored_swaps(root, environ, key)
+        for rotation in rotations:
+            if rotation in stored:
+                states[rotation] = pickle.loads(stored[rotation])
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, KeyError, TypeError, ValueError):
-        pass
-    return key, {}
+        return key, {}
+    return key, states
+
+
+def _stored_swaps(root: str, environ: Mapping[str, str], key: list[Any]) -> dict[str, bytes]:
+    with open(_swaps_file(root, environ), "rb") as handle:
+        data: dict[str, Any] = pickle.load(handle)
+    states = data.get("states")
+    if data.get("version") == FORMAT_VERSION and data.get("key") == key and isinstance(states, dict):
+        return states
+    return {}
 
 
 def write_swaps(root: str, environ: Mapping[str, str], key: list[Any], states: dict[str, Any]) -> None:
-    """Keep ``states`` under ``key`` (the inputs they were resolved from); a cache that cannot be written is skipped."""
+    """Keep ``states`` (those resolved further than kept) under ``key``, the inputs they were
+    resolved from, unless an input changed since; a cache that cannot be written is skipped."""
     import contextlib
 
     from opsctl.system.files import write_atomically
 
-    data = {"version": FORMAT_VERSION, "key": key, "states": states}
+    try:
+        if full_key(root) != key:
+            return  # an input changed while the command ran: what it resolved may be of the old
+        stored = dict(_stored_swaps(root, environ, key))
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, KeyError, TypeError, ValueError):
+        stored = {}
+    for rotation, state in states.items():
+        stored[rotation] = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    data = {"version": FORMAT_VERSION, "key": key, "states": stored}
     with contextlib.suppress(OSError, pickle.PicklingError):
         write_atomically(_swaps_file(root, environ), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL), make_folder=True)

@@ -119,27 +119,19 @@ class Runtime:
         from opsctl.cli.org_cache import read_swaps
         from opsctl.engine.schedule.resolve import Engine
 
-        key, states = read_swaps(str(self.root), self.env)
-        states = {rotation: state for rotation, state in states.items() if rotation in org.rotations}
+        key, states = read_swaps(str(self.root), self.env, org.rotations)
         engine = Engine(org, self.calendar, swaps=states)
         self._engines.append((engine, key, {rotation: state.resolved for rotation, state in states.items()}))
         return engine
 
     def _keep_swaps(self) -> None:
         """Keep the swaps resolved further than they were read, with those of the other rotations as read."""
-        from opsctl.cli.org_cache import read_swaps, write_swaps
+        from opsctl.cli.org_cache import write_swaps
 
         for engine, key, seeded in self._engines:
-            resolved = engine.swap_states()
-            if all(state.resolved <= seeded.get(rotation, -1) for rotation, state in resolved.items()):
-                continue
-            now, kept = read_swaps(str(self.root), self.env)
-            if now != key:
-                continue  # an input changed while the command ran: what it resolved may be of the old
-            for rotation, state in resolved.items():
-                if state.resolved > getattr(kept.get(rotation), "resolved", -1):
-                    kept[rotation] = state
-            write_swaps(str(self.root), self.env, key, kept)
+            further = {r: state for r, state in engine.swap_states().items() if state.resolved > seeded.get(r, -1)}
+            if further:
+                write_swaps(str(self.root), self.env, key, further)
 
     def compile_answers(self, org: Org, engine: Engine) -> None:
         """Write the coming weeks' whoisoncall answers for the fast path (:mod:`opsctl.cli.answer_cache`)."""

@@ -156,3 +156,26 @@ def test_whoisoncall_never_imports_the_heavy_stacks(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)  # warm the holiday cache
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
     assert "HEAVY []" in done.stderr, done.stderr
+
+
+def test_an_edit_within_the_clock_tick_is_seen(tmp_path: Path, calendar_module: LibraryHolidays) -> None:
+    root = copy_org(tmp_path / "ops")
+    env = {"OPSCTL_CACHE_DIR": str(tmp_path / "cache"), "OPSCTL_ROOT": str(root)}
+    for rotation in (root / "rotations").iterdir():  # written an hour ago; ownership.yaml just now
+        os.utime(rotation, ns=(rotation.stat().st_atime_ns, rotation.stat().st_mtime_ns - 3600 * 10**9))
+    now = datetime.now(UTC)
+    org = load_working_tree(root).require_ok()
+    data = compile_answers(str(root), compiled_rotations(org, Engine(org, calendar_module), now, WINDOW_DAYS), now)
+    # only the files written just now are checksummed: the fast path stays a few stat calls
+    assert [os.path.basename(path) for path, _ in data["sums"]] == ["ownership.yaml"]  # type: ignore[attr-defined]
+    write_cache(str(root), data, env)
+    assert try_answer(["whoisoncall", "--format", "json"], env, io.StringIO()) is True
+    # the same size and the same modification time, another team name: the key alone cannot tell
+    ownership = root / "ownership.yaml"
+    stat = ownership.stat()
+    text = ownership.read_text("utf-8")
+    assert "name: Data Engineering" in text
+    ownership.write_text(text.replace("name: Data Engineering", "name: Data Engineerinh", 1), encoding="utf-8")
+    os.utime(ownership, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert ownership.stat().st_size == stat.st_size
+    assert try_answer(["whoisoncall", "--format", "json"], env, io.StringIO()) is False

@@ -8,7 +8,9 @@ it (:func:`lookup`) and prints, importing only the standard library.
 
 The cache is used only when its key still matches: the path, size and modification time
 of every input file (ownership.yaml and rotations/), of opsctl's own source files and of
-the installed holiday library; and only for what it can answer exactly: the current time,
+the installed holiday library, and a checksum of each input file modified shortly before
+the answers were compiled (:func:`recent_sums`: an edit within the file system's clock
+tick that keeps the size leaves the modification time as it was); and only for what it can answer exactly: the current time,
 optionally one team, JSON or plain text. Anything else (``--at``, ``--pipeline``, an
 unknown team, an instant outside the compiled window, a missing or stale cache) falls
 through to the full path, which answers and compiles again. Nothing here may raise: on
@@ -29,8 +31,11 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import Any, TextIO
 
-FORMAT_VERSION = 2
-"""Bumped whenever the compiled rows change shape (2: each person's own ``reduced``)."""
+FORMAT_VERSION = 3
+"""Bumped whenever the file changes shape (2: each person's own ``reduced``; 3: ``sums``)."""
+RECENT_NS = 3 * 10**9
+"""Input files modified less than this long (ns) before the answers are compiled are also
+checksummed: wider than the coarsest file system clock opsctl meets (FAT's 2 s)."""
 WINDOW_DAYS = 35
 """How far ahead answers are compiled."""
 
@@ -69,6 +74,25 @@ def cache_key(root: str) -> list[Any]:
         stat = os.stat(spec.origin)
         key.append([spec.origin, stat.st_size, stat.st_mtime_ns])
     return key
+
+
+def _checksum(path: str) -> int:
+    import zlib
+
+    with open(path, "rb") as handle:
+        return zlib.crc32(handle.read())
+
+
+def recent_sums(root: str, key: list[Any], now_ns: int) -> list[list[Any]]:
+    """[path, checksum] of each input file in ``key`` modified less than :data:`RECENT_NS`
+    before ``now_ns``. Any later edit of another file moves its modification time past the
+    one in the key; these few could change within the same tick, so their content is kept."""
+    folder = os.path.realpath(root) + os.sep
+    return [
+        [entry[0], _checksum(entry[0])]
+        for entry in key
+        if isinstance(entry, list) and str(entry[0]).startswith(folder) and entry[2] > now_ns - RECENT_NS
+    ]
 
 
 def cache_file(root: str, environ: Mapping[str, str]) -> str:
@@ -148,7 +172,7 @@ def try_answer(argv: Sequence[str], environ: Mapping[str, str], out: TextIO) -> 
         root, team, fmt = parsed
         with open(cache_file(root, environ), encoding="utf-8") as handle:
             data = json.load(handle)
-        if data.get("key") != cache_key(root):
+        if data.get("key") != cache_key(root) or any(_checksum(path) != sum_ for path, sum_ in data["sums"]):
             return False
         rows = lookup(data, datetime.now(UTC), team)
         if rows is None:
@@ -175,8 +199,12 @@ def _width(environ: Mapping[str, str], out: TextIO) -> int | None:
 
 def compile_answers(root: str, rotations: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
     """The cache's content; ``rotations`` as built by :func:`opsctl.answers.oncall.compiled_rotations`."""
+    import time
+
+    key = cache_key(root)
     return {
-        "key": cache_key(root),
+        "key": key,
+        "sums": recent_sums(root, key, time.time_ns()),
         "valid_from": now.timestamp(),
         "valid_until": now.timestamp() + WINDOW_DAYS * 86400,
         "generated": now.astimezone(UTC).isoformat(timespec="seconds"),

@@ -28,7 +28,7 @@ def whoisoncall_command(team: str | None, pipeline: str | None, at: str | None, 
 
     rt = runtime()
     instant = rt.when(at)
-    org = rt.org(team=team, pipeline=pipeline)
+    org = rt.org(team=team, pipeline=pipeline, pipelines=False)
     engine = rt.engine(org)
     rows = answers(org, engine, instant, team=team, pipeline=pipeline)
     if fmt == "json":
@@ -74,7 +74,7 @@ def schedule_command(
     window_end = rt.when(end, "--to") if end is not None else window_start + timedelta(weeks=weeks or 4)
     if window_end <= window_start:
         raise UsageError("--to must be after --from")
-    org = rt.org(team=team if person is None else None)
+    org = rt.org(team=team if person is None else None, pipelines=False)
     if fmt == "ics":
         import sys
 
@@ -100,7 +100,7 @@ def explain_command(team: str, at: str | None) -> None:
     from opsctl.answers.oncall import explain_lines
 
     rt = runtime()
-    org = rt.org(team=team)
+    org = rt.org(team=team, pipelines=False)
     click.echo("\n".join(explain_lines(org, rt.engine(org), rt.when(at), team, width=terminal_width() or 80)).rstrip())
 
 
@@ -125,7 +125,7 @@ def fairness_command(team: str | None, start: str | None, end: str | None, fmt: 
     window_end = rt.when(end, "--to") if end else rt.now + timedelta(days=90)
     if window_end <= window_start:
         raise UsageError("--to must be after --from")
-    org = rt.org(team=team)
+    org = rt.org(team=team, pipelines=False)
     result = fairness(org, rt.engine(org), window_start, window_end, pick_rotations(org, team))
     if fmt == "json":
         emit_json({rotation: [_rounded(asdict(item)) for item in loads] for rotation, loads in result.items()})

@@ -13,7 +13,8 @@ size and modification time of opsctl's own source files and of the installed hol
 library (:func:`full_key`, the whoisoncall answer cache's key and the checksums). Any edit
 changes it, and the next command
 loads the whole org again, so an answer never comes from a stale slice; a repository with
-errors is never cached, so it is refused as before. The file is a pickle in the user's
+errors is never cached, so it is refused as before. An org read without its pipelines (by
+the commands that need none) is kept marked so, and serves only those commands. The file is a pickle in the user's
 own cache folder, read only by the user's own opsctl. Nothing here raises for a missing,
 stale or unreadable cache: the caller loads the org.
 """
@@ -23,7 +24,7 @@ from __future__ import annotations
 import os
 import pickle
 import zlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from opsctl.cli.answer_cache import cache_key
@@ -31,7 +32,8 @@ from opsctl.model import Org, team_slices
 from opsctl.repo.parse_cache import ParseCache
 from opsctl.system.environment import cache_folder
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Bumped whenever the file changes shape (2: whether the org holds its pipelines)."""
 
 
 def full_key(root: str) -> list[Any]:
@@ -50,13 +52,24 @@ def cache_file(root: str, environ: Mapping[str, str]) -> str:
     return os.path.join(cache_folder(environ), f"slices-{zlib.crc32(os.path.realpath(root).encode()):08x}.pickle")
 
 
-def read_slice(root: str, environ: Mapping[str, str], *, team: str | None = None, pipeline: str | None = None) -> Org | None:
+def _current(root: str, environ: Mapping[str, str], pipelines: bool) -> dict[str, Any] | None:
+    """The cache file's content when it is current and holds pipelines if ``pipelines``; else None."""
+    with open(cache_file(root, environ), "rb") as handle:
+        data: dict[str, Any] = pickle.load(handle)
+    if data.get("version") != FORMAT_VERSION or (pipelines and not data.get("with_pipelines")):
+        return None
+    return data if data.get("key") == full_key(root) else None
+
+
+def read_slice(
+    root: str, environ: Mapping[str, str], *, team: str | None = None, pipeline: str | None = None, pipelines: bool = True
+) -> Org | None:
     """The slice of ``team`` (or of ``pipeline``'s team), or with neither the whole org
-    (without its file locations), when the cache is current; else None."""
+    (without its file locations), when the cache is current (and holds the pipelines, if
+    ``pipelines`` or ``pipeline``); else None."""
     try:
-        with open(cache_file(root, environ), "rb") as handle:
-            data: dict[str, Any] = pickle.load(handle)
-        if data.get("version") != FORMAT_VERSION or data.get("key") != full_key(root):
+        data = _current(root, environ, pipelines or pipeline is not None)
+        if data is None:
             return None
         if team is None and pipeline is None:
             whole = pickle.loads(data["whole"])
@@ -70,16 +83,16 @@ def read_slice(root: str, environ: Mapping[str, str], *, team: str | None = None
         return None
 
 
-def add_slices(root: str, environ: Mapping[str, str]) -> Org | None:
-    """The cached org when it is current, with every team's slice now written beside it; else None."""
+def add_slices(root: str, environ: Mapping[str, str], *, pipelines: bool = True) -> Org | None:
+    """The cached org when it is current (and holds the pipelines, if ``pipelines``), with
+    every team's slice now written beside it; else None."""
     import contextlib
 
     from opsctl.system.files import write_atomically
 
     try:
-        with open(cache_file(root, environ), "rb") as handle:
-            data: dict[str, Any] = pickle.load(handle)
-        if data.get("version") != FORMAT_VERSION or data.get("key") != full_key(root):
+        data = _current(root, environ, pipelines)
+        if data is None:
             return None
         whole = pickle.loads(data["whole"])
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, KeyError, TypeError, ValueError):
@@ -92,9 +105,9 @@ def add_slices(root: str, environ: Mapping[str, str]) -> Org | None:
     return whole
 
 
-def write_slices(root: str, environ: Mapping[str, str], org: Org, *, slices: bool = True) -> None:
-    """Write ``org`` (loaded from ``root`` and valid) and, with ``slices``, every team's slice
-    of it; a cache that cannot be written is skipped."""
+def write_slices(root: str, environ: Mapping[str, str], org: Org, *, slices: bool = True, pipelines: bool = True) -> None:
+    """Write ``org`` (loaded from ``root`` and valid, with its pipelines if ``pipelines``)
+    and, with ``slices``, every team's slice of it; a cache that cannot be written is skipped."""
     import contextlib
     from dataclasses import replace
 
@@ -104,6 +117,7 @@ def write_slices(root: str, environ: Mapping[str, str], org: Org, *, slices: boo
     data = {
         "version": FORMAT_VERSION,
         "key": full_key(root),
+        "with_pipelines": pipelines,
         "whole": pickle.dumps(replace(org, sources=SourceMap()), protocol=pickle.HIGHEST_PROTOCOL),
         "pipelines": {pipeline.id: pipeline.team for pipeline in org.pipelines.values()},
         "teams": {team: pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL) for team, part in team_slices(org).items()}
@@ -152,3 +166,55 @@ def save_parse_cache(root: str, environ: Mapping[str, str], cache: ParseCache) -
     if data is not None:
         with contextlib.suppress(OSError):
             write_atomically(_parsed_file(root, environ), data, make_folder=True)
+
+
+# -- swaps resolved, for the next command over the same org ---------------------------------
+
+
+def _swaps_file(root: str, environ: Mapping[str, str]) -> str:
+    return os.path.join(cache_folder(environ), f"swaps-{zlib.crc32(os.path.realpath(root).encode()):08x}.pickle")
+
+
+def read_swaps(root: str, environ: Mapping[str, str], rotations: Collection[str]) -> tuple[list[Any], dict[str, Any]]:
+    """The inputs' key now, and the swap states (:meth:`Engine.swap_states`) of ``rotations``
+    kept under that key; none when the key changed since (or nothing is kept). Each
+    rotation's state is unpickled only when asked for (one team's answer asks for few)."""
+    key = full_key(root)
+    states: dict[str, Any] = {}
+    try:
+        stored = _stored_swaps(root, environ, key)
+        for rotation in rotations:
+            if rotation in stored:
+                states[rotation] = pickle.loads(stored[rotation])
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, KeyError, TypeError, ValueError):
+        return key, {}
+    return key, states
+
+
+def _stored_swaps(root: str, environ: Mapping[str, str], key: list[Any]) -> dict[str, bytes]:
+    with open(_swaps_file(root, environ), "rb") as handle:
+        data: dict[str, Any] = pickle.load(handle)
+    states = data.get("states")
+    if data.get("version") == FORMAT_VERSION and data.get("key") == key and isinstance(states, dict):
+        return states
+    return {}
+
+
+def write_swaps(root: str, environ: Mapping[str, str], key: list[Any], states: dict[str, Any]) -> None:
+    """Keep ``states`` (those resolved further than kept) under ``key``, the inputs they were
+    resolved from, unless an input changed since; a cache that cannot be written is skipped."""
+    import contextlib
+
+    from opsctl.system.files import write_atomically
+
+    try:
+        if full_key(root) != key:
+            return  # an input changed while the command ran: what it resolved may be of the old
+        stored = dict(_stored_swaps(root, environ, key))
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, KeyError, TypeError, ValueError):
+        stored = {}
+    for rotation, state in states.items():
+        stored[rotation] = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    data = {"version": FORMAT_VERSION, "key": key, "states": stored}
+    with contextlib.suppress(OSError, pickle.PicklingError):
+        write_atomically(_swaps_file(root, environ), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL), make_folder=True)

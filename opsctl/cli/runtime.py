@@ -10,7 +10,7 @@ import sys
 from datetime import UTC, datetime, tzinfo
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -35,6 +35,8 @@ class Runtime:
         self.now = datetime.now(UTC)
         self._calendar: CachedHolidays | None = None
         self._slice: Org | None = None
+        self._engines: list[tuple[Engine, list[Any], dict[str, int]]] = []
+        """Engines made, with the inputs' key and how far each rotation's swaps were resolved when read."""
 
     @cached_property
     def cache(self) -> Path:
@@ -63,41 +65,44 @@ class Runtime:
 
         return parse_when(text, now=self.now, zone=self.zone, option=option)
 
-    def load(self, *, catalog: bool = True, placeholders: bool = True) -> LoadResult:
+    def load(self, *, catalog: bool = True, placeholders: bool = True, pipelines: bool = True) -> LoadResult:
         """Every file of the repository, read with the cache of pieces read before (:mod:`opsctl.cli.org_cache`)."""
         from opsctl.cli.org_cache import open_parse_cache, save_parse_cache
         from opsctl.repo.loader import WorkingTree, load
 
         cache = open_parse_cache(str(self.root), self.env)
-        result = load(WorkingTree(self.root), catalog=catalog, placeholders=placeholders, cache=cache)
+        result = load(WorkingTree(self.root), catalog=catalog, placeholders=placeholders, cache=cache, pipelines=pipelines)
         save_parse_cache(str(self.root), self.env, cache)
         return result
 
-    def org(self, *, catalog: bool = False, team: str | None = None, pipeline: str | None = None) -> Org:
+    def org(self, *, catalog: bool = False, team: str | None = None, pipeline: str | None = None, pipelines: bool = True) -> Org:
         """The org, or :class:`~opsctl.errors.RepoError` when the repository has errors.
 
         Without the catalog, from the cache of the org as last loaded when no input changed
         since (:mod:`opsctl.cli.org_cache`); with ``team`` or ``pipeline``, possibly only
-        that team's slice of it: enough for answers about that team alone.
+        that team's slice of it: enough for answers about that team alone. With
+        ``pipelines=False`` (and no ``pipeline``) the org may lack its pipelines, and a
+        mistake in one does not stop the command.
         """
         scoped = team is not None or pipeline is not None
+        pipelines = pipelines or pipeline is not None
         if not catalog:
             from opsctl.cli.org_cache import add_slices, read_slice
 
-            cached = read_slice(str(self.root), self.env, team=team, pipeline=pipeline)
+            cached = read_slice(str(self.root), self.env, team=team, pipeline=pipeline, pipelines=pipelines)
             if cached is not None:
                 if scoped:
                     self._slice = cached
                 return cached
-            whole = add_slices(str(self.root), self.env) if scoped else None
+            whole = add_slices(str(self.root), self.env, pipelines=pipelines) if scoped else None
             if whole is not None:
                 return whole  # the org was cached by a command that needed no slices; now they are there too
-        org = self.load(catalog=catalog, placeholders=False).require_ok()
+        org = self.load(catalog=catalog, placeholders=False, pipelines=pipelines).require_ok()
         if not catalog:
             from opsctl.cli.org_cache import write_slices
 
             # the slices cost as much again to write: only for a command that reads one
-            write_slices(str(self.root), self.env, org, slices=scoped)
+            write_slices(str(self.root), self.env, org, slices=scoped, pipelines=pipelines)
         return org
 
     @property
@@ -109,9 +114,24 @@ class Runtime:
         return self._calendar
 
     def engine(self, org: Org) -> Engine:
+        """An engine of ``org`` (as read from the repository now), going on from the swaps resolved
+        by the last command over the same inputs (:func:`opsctl.cli.org_cache.read_swaps`)."""
+        from opsctl.cli.org_cache import read_swaps
         from opsctl.engine.schedule.resolve import Engine
 
-        return Engine(org, self.calendar)
+        key, states = read_swaps(str(self.root), self.env, org.rotations)
+        engine = Engine(org, self.calendar, swaps=states)
+        self._engines.append((engine, key, {rotation: state.resolved for rotation, state in states.items()}))
+        return engine
+
+    def _keep_swaps(self) -> None:
+        """Keep the swaps resolved further than they were read, with those of the other rotations as read."""
+        from opsctl.cli.org_cache import write_swaps
+
+        for engine, key, seeded in self._engines:
+            further = {r: state for r, state in engine.swap_states().items() if state.resolved > seeded.get(r, -1)}
+            if further:
+                write_swaps(str(self.root), self.env, key, further)
 
     def compile_answers(self, org: Org, engine: Engine) -> None:
         """Write the coming weeks' whoisoncall answers for the fast path (:mod:`opsctl.cli.answer_cache`)."""
@@ -126,6 +146,7 @@ class Runtime:
     def close(self) -> None:
         if self._calendar is not None:
             self._calendar.save()
+        self._keep_swaps()
 
 
 def runtime() -> Runtime:
@@ -166,9 +187,10 @@ def emit_tables(tables: Sequence[Table], *, boxed: bool | None = None) -> None:
 
 
 def emit_json(value: object) -> None:
-    import json
+    """Print ``value`` as indented JSON (:func:`opsctl.system.jsontext.dumps`)."""
+    from opsctl.system.jsontext import dumps
 
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    click.echo(dumps(value))
 
 
 FORMAT_TABLE_JSON = click.Choice(["table", "json"])

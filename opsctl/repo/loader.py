@@ -190,8 +190,10 @@ class Documents(Mapping[str, Node]):
 class _Reader:
     """Reads and converts the files of one repository."""
 
-    def __init__(self, files: RepoFiles, *, placeholders: bool, cache: ParseCache | None = None) -> None:
+    def __init__(self, files: RepoFiles, *, placeholders: bool, cache: ParseCache | None = None, pipelines: bool = True) -> None:
         self.files = files
+        self.skip: frozenset[str] = frozenset() if pipelines else frozenset({"pipelines"})
+        """Keys of ownership.yaml not read (``pipelines`` for the commands that need none)."""
         self.sources = SourceMap()
         self.findings: list[Finding] = []
         self.broken: set[str] = set()
@@ -254,13 +256,15 @@ class _Reader:
         self.sources.add_text(path, text, read_fields)
         if self.markers and self.placeholders is not None:
             self.placeholders.extend(markers_in_text(path, text))
+        skip = self.skip if cls is OwnershipFile else frozenset()
         if len(text) > BATCHED_FROM:
             batched = split_batches(text)
             if batched is not None:
-                value = self._batched(path, cls, text, batched)
+                value = self._batched(path, cls, text, batched, skip)
                 if value is not _WHOLE:
                     return value
-        key = self.cache.key(path, f"{cls.__name__}/whole", text) if self.cache else b""
+        how = f"{cls.__name__}/whole" + "".join(f"/-{key}" for key in sorted(skip))
+        key = self.cache.key(path, how, text) if self.cache else b""
         piece = self.cache.get(key, 0) if self.cache else None
         if piece is not None:
             self.documents.texts[path] = text
@@ -281,7 +285,7 @@ class _Reader:
         def read() -> tuple[Any, bool]:
             if self.placeholders is not None:
                 self.placeholders.extend(empty_sections(path, node, lists_may_be_empty=path in (TIME_OFF, OVERRIDES)))
-            value = converter.build(node, cls, _what(cls))
+            value = converter.build(node, cls, _what(cls), skip=skip)
             return (None, True) if value is INVALID else (value, False)
 
         value, invalid = self._recorded(converter, path, key, 0, 0, read)
@@ -343,7 +347,7 @@ class _Reader:
             items[i] = INVALID
         return items
 
-    def _batched(self, path: str, cls: type, text: str, batched: Batched) -> Any:
+    def _batched(self, path: str, cls: type, text: str, batched: Batched, skip: frozenset[str]) -> Any:
         """The document read with its long lists composed a batch at a time, or :data:`_WHOLE`
         to compose it whole (what it found so far is taken back: the whole reading says it)."""
         findings, broken = len(self.findings), set(self.broken)
@@ -360,7 +364,7 @@ class _Reader:
         if self.cache is not None:
             converter.around_batch = functools.partial(self._batch, converter, path, cls, text)
         try:
-            value = converter.build(skeleton, cls, _what(cls), batched, text)
+            value = converter.build(skeleton, cls, _what(cls), batched, text, skip)
         except (Unbatchable, yaml.YAMLError):
             del self.findings[findings:]
             self.broken.clear()
@@ -412,20 +416,29 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def load(files: RepoFiles, *, catalog: bool = True, placeholders: bool = True, cache: ParseCache | None = None) -> LoadResult:
+def load(
+    files: RepoFiles,
+    *,
+    catalog: bool = True,
+    placeholders: bool = True,
+    cache: ParseCache | None = None,
+    pipelines: bool = True,
+) -> LoadResult:
     """Read every file of the repository and check references.
 
-    ``catalog=False`` skips ``service_catalog/`` for commands that do not need it, and
-    ``placeholders=False`` the search for unfilled placeholders (only validate reports them).
+    ``catalog=False`` skips ``service_catalog/`` for commands that do not need it,
+    ``placeholders=False`` the search for unfilled placeholders (only validate reports them),
+    and ``pipelines=False`` the pipelines of ownership.yaml (the org then has none, and no
+    finding about them: the commands that answer from the schedule need none).
     With ``cache``, pieces of files whose text is unchanged since they were read into it
     are taken from it (and the pieces read are added).
     """
     with _collector_paused():
-        return _load(files, catalog=catalog, placeholders=placeholders, cache=cache)
+        return _load(files, catalog=catalog, placeholders=placeholders, cache=cache, pipelines=pipelines)
 
 
-def _load(files: RepoFiles, *, catalog: bool, placeholders: bool, cache: ParseCache | None) -> LoadResult:
-    reader = _Reader(files, placeholders=placeholders, cache=cache)
+def _load(files: RepoFiles, *, catalog: bool, placeholders: bool, cache: ParseCache | None, pipelines: bool) -> LoadResult:
+    reader = _Reader(files, placeholders=placeholders, cache=cache, pipelines=pipelines)
     ownership: OwnershipFile | None = reader.document(OWNERSHIP, OwnershipFile, required=True)
     rotations: list[Rotation] = []
     for path in files.list_files(ROTATIONS_DIR):

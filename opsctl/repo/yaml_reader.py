@@ -381,13 +381,16 @@ class Converter:
 
     # -- containers --------------------------------------------------------------------
 
-    def build(self, node: Node, cls: type, what: str, batched: Batched | None = None, text: str = "") -> Any:
+    def build(
+        self, node: Node, cls: type, what: str, batched: Batched | None = None, text: str = "", skip: frozenset[str] = frozenset()
+    ) -> Any:
         """Build dataclass ``cls`` from a mapping node, and register where it was written.
 
         Only the object's own place is kept; its fields' places are read again from the
         text when a finding asks (:func:`read_fields`). With ``batched`` (for the document's
         top level), the lists it names are read from ``text`` a batch at a time instead of
-        from ``node``, where they stand as ``[]``.
+        from ``node``, where they stand as ``[]``. The optional keys in ``skip`` are not read
+        (nor, when batched, composed): they take their defaults, and say nothing.
         """
         if node.__class__ is not MappingNode:
             return self.fail(node, f"{what}: expected a mapping, got {describe(node)}")
@@ -413,6 +416,8 @@ class Converter:
                     key_node, f"unknown key {key!r} in {form.kind}{did_you_mean(key, specs)}", hint=hint, code="unknown-key"
                 )
                 ok = False
+                continue
+            if key in skip and not spec.required:
                 continue
             if value_node.tag == NULL and not spec.allows_none and value_node.__class__ is ScalarNode:
                 if spec.required:

@@ -15,7 +15,7 @@ from opsctl.engine.schedule.availability import Availability
 from opsctl.engine.schedule.duty import choose_secondary
 from opsctl.engine.schedule.overrides import OverrideSpan, override_spans, winning
 from opsctl.engine.schedule.roster import Roster
-from opsctl.engine.schedule.swaps import SwapResolver
+from opsctl.engine.schedule.swaps import Primaries, SwapResolver
 from opsctl.engine.schedule.timeline import Shift, Slot, Step
 from opsctl.model import Org, Rotation
 from opsctl.model.shifts import ShiftGrid
@@ -36,9 +36,13 @@ class _RotationState:
 class Engine:
     """The schedule of every rotation of an org. Pure: time comes in as arguments."""
 
-    def __init__(self, org: Org, calendar: HolidayCalendar) -> None:
+    def __init__(self, org: Org, calendar: HolidayCalendar, swaps: dict[str, Primaries] | None = None) -> None:
+        """``swaps``: the swap states of :meth:`swap_states` of an engine of the same org and
+        calendar, to go on from (resolving swaps from each rotation's first shift is most
+        of the time of a year's schedule); the answers are the same with them or without."""
         self.org = org
         self.availability = Availability(org, calendar)
+        self._seeded = swaps or {}
         self._states: dict[str, _RotationState] = {}
         self._at: dict[tuple[str, datetime], Slot | None] = {}
 
@@ -53,9 +57,16 @@ class Engine:
             grid = ShiftGrid.of(rotation)
             roster = Roster(rotation, grid)
             swaps = SwapResolver(grid, roster, self.availability, holidays=rotation.public_holidays, name=self.name)
+            seeded = self._seeded.get(rotation_id)
+            if seeded is not None:
+                swaps.state = seeded
             state = _RotationState(rotation, grid, roster, swaps, override_spans(self.org, rotation))
             self._states[rotation_id] = state
         return state
+
+    def swap_states(self) -> dict[str, Primaries]:
+        """How far swaps are resolved, per rotation asked about, for another engine of the same org to go on from."""
+        return {rotation_id: state.swaps.state for rotation_id, state in self._states.items()}
 
     def grid(self, rotation_id: str) -> ShiftGrid:
         return self._state(rotation_id).grid
